@@ -1,0 +1,96 @@
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import type { ContentParts, ToolDescriptor } from '../agents/types';
+import { ErrorTypes, failure } from '../errors';
+import type { BlobStore } from '../runtime/blobStore';
+import type { ToolRegistry } from '../tools/registry';
+import type { ChatMessage, ModelProvider, ToolSpec } from '../providers/types';
+import { withHeartbeat } from './heartbeat';
+import { FINISH_TOOL, type ModelStepInput, type ModelStepOutput } from './types';
+
+export interface ModelActivityDeps {
+  providers: Map<string, ModelProvider>;
+  tools: ToolRegistry;
+  blobs: BlobStore;
+}
+
+const FINISH_SCHEMA = z.object({ result: z.string().describe('the final answer') }).strict();
+const FINISH_SPEC: ToolSpec = {
+  name: FINISH_TOOL,
+  description: 'End the task with its final result.',
+  parameters: { type: 'object', properties: { result: { type: 'string' } }, required: ['result'], additionalProperties: false },
+};
+
+async function contentText(parts: ContentParts, blobs: BlobStore): Promise<string> {
+  const texts = await Promise.all(
+    parts.map(async (part) => {
+      if (typeof part === 'string') return part;
+      const value = await blobs.resolve('json' in part ? part.json : part);
+      return typeof value === 'string' ? value : JSON.stringify(value);
+    }),
+  );
+  return texts.join('');
+}
+
+function toToolSpec(tool: ToolDescriptor): ToolSpec {
+  return { name: tool.name, description: tool.description, parameters: tool.inputSchema };
+}
+
+export function createModelActivity({ providers, tools, blobs }: ModelActivityDeps) {
+  /** Checks a proposed call against the tools this step offers and the tool's input schema. */
+  function validateCall(
+    input: ModelStepInput,
+    call: { id: string; name: string; arguments: string },
+  ): Pick<ModelStepOutput, 'action' | 'invalid'> {
+    const invalid = (error: string) => ({ invalid: { callId: call.id, raw: `${call.name}(${call.arguments})`, error } });
+    let args: unknown;
+    try {
+      args = JSON.parse(call.arguments || '{}');
+    } catch (err) {
+      return invalid(`arguments of ${call.name} are not JSON (${(err as Error).message})`);
+    }
+    const offered = input.tools.map((t) => t.name);
+    let schema: z.ZodType;
+    if (call.name === FINISH_TOOL && input.allowFinish) schema = FINISH_SCHEMA;
+    else if (offered.includes(call.name) && tools.get(call.name)) schema = tools.get(call.name)!.input;
+    else return invalid(`there is no tool ${call.name}; choose one of ${[...offered, ...(input.allowFinish ? [FINISH_TOOL] : [])].join(', ')}`);
+    const parsed = schema.safeParse(args);
+    if (!parsed.success) return invalid(`input of ${call.name} is invalid: ${z.prettifyError(parsed.error)}`);
+    return { action: { callId: call.id, tool: call.name, input: parsed.data } };
+  }
+
+  return async function callModel(input: ModelStepInput): Promise<ModelStepOutput> {
+    const provider = providers.get(input.route.provider);
+    if (!provider) {
+      throw failure(ErrorTypes.NotRegistered, `no model provider ${input.route.provider} on this worker (${[...providers.keys()].join(', ')})`);
+    }
+    return withHeartbeat(async (beat) => {
+      const messages: ChatMessage[] = await Promise.all(
+        input.messages.map(async (m) => ({
+          role: m.role,
+          content: await contentText(m.content, blobs),
+          toolCall: m.toolCall,
+          toolCallId: m.toolCallId,
+        })),
+      );
+      const specs = input.mode === 'action' ? input.tools.map(toToolSpec) : [];
+      if (input.mode === 'action' && input.allowFinish) specs.push(FINISH_SPEC);
+      const response = await provider.complete({
+        messages,
+        mode: input.mode,
+        tools: specs,
+        model: input.route.model,
+        maxOutputTokens: input.maxOutputTokens,
+        signal: Context.current().cancellationSignal,
+        onProgress: (info) => beat(info),
+      });
+      const base = { provider: response.provider, model: response.model, usage: response.usage ?? null };
+      if (input.mode === 'text') return { ...base, text: (await blobs.externalize(response.text ?? '')) as string };
+      if (response.toolCall) return { ...base, ...validateCall(input, response.toolCall) };
+      if (input.allowFinish && response.text?.trim()) {
+        return { ...base, action: { callId: `call-${input.step}`, tool: FINISH_TOOL, input: { result: response.text } } };
+      }
+      return { ...base, invalid: { raw: response.text ?? '', error: 'the answer called no tool' } };
+    });
+  };
+}

@@ -1,0 +1,30 @@
+import type { AgentDefinition } from './definition';
+import { fileAssistant } from './fileAssistant';
+import { notesDigest } from './notesDigest';
+
+export const builtinAgents: AgentDefinition[] = [notesDigest, fileAssistant];
+
+export class AgentRegistry {
+  private readonly agents = new Map<string, AgentDefinition>();
+
+  constructor(agents: AgentDefinition[] = builtinAgents) {
+    for (const agent of agents) this.register(agent);
+  }
+
+  register(agent: AgentDefinition): this {
+    this.agents.set(agent.name, agent);
+    return this;
+  }
+
+  get(name: string): AgentDefinition {
+    const agent = this.agents.get(name);
+    if (!agent) throw new Error(`unknown agent ${name}; known agents: ${this.list().map((a) => a.name).join(', ')}`);
+    return agent;
+  }
+
+  list(): AgentDefinition[] {
+    return [...this.agents.values()];
+  }
+}
+
+export type { AgentDefinition };

@@ -1,0 +1,70 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type StewardConfig, type StewardConfigInput } from './schema';
+
+export class ConfigError extends Error {}
+
+/** `models[1].price.inputPerMTok: expected number, received string` */
+export function describeIssues(error: z.ZodError, source: string): string {
+  const lines = error.issues.map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    return `  ${path || '(top level)'}: ${issue.message}`;
+  });
+  return `${source} is invalid:\n${lines.join('\n')}`;
+}
+
+export function currentUser(): string {
+  return process.env.STEWARD_USER || process.env.USER || userInfo().username || 'local-user';
+}
+
+export interface LoadedConfig extends StewardConfig {
+  /** The file it came from, if any; relative paths in it are relative to its directory. */
+  source?: string;
+}
+
+/** Parses a config object; defaults fill what is left out, env vars override connection settings. */
+export function parseConfig(input: StewardConfigInput | unknown, source = 'config', baseDir = process.cwd()): LoadedConfig {
+  const parsed = configSchema.safeParse(input ?? {});
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, source));
+  const config: LoadedConfig = parsed.data;
+  config.temporal.address = process.env.TEMPORAL_ADDRESS || config.temporal.address;
+  config.temporal.namespace = process.env.TEMPORAL_NAMESPACE || config.temporal.namespace;
+  config.dataDir = resolve(baseDir, process.env.STEWARD_DATA_DIR || config.dataDir);
+  config.tools.workspace = resolve(baseDir, config.tools.workspace);
+  config.policy.approval.approvers ??= [currentUser()];
+  if (config.models.length === 0) {
+    config.models.push({
+      id: 'embedded',
+      provider: 'embedded',
+      model: 'SmolLM2-135M-Instruct',
+      trust: 'local',
+      price: { inputPerMTok: 0, outputPerMTok: 0 },
+      parametersB: 0.135,
+    });
+  }
+  for (const route of config.models) {
+    if (route.provider !== 'embedded' && !config.providers[route.provider]) {
+      throw new ConfigError(`${source} is invalid:\n  models: route ${route.id} names provider ${route.provider}, which is not under providers`);
+    }
+  }
+  return config;
+}
+
+/** Loads `STEWARD_CONFIG`, else `./steward.yaml` if it exists, else the defaults. */
+export function loadConfig(path = process.env.STEWARD_CONFIG): LoadedConfig {
+  const file = path ? resolve(path) : resolve('steward.yaml');
+  if (!existsSync(file)) {
+    if (path) throw new ConfigError(`config file ${file} does not exist`);
+    return parseConfig({}, 'defaults');
+  }
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return { ...parseConfig(raw, file, dirname(file)), source: file };
+}

@@ -1,0 +1,126 @@
+import { z } from 'zod';
+
+const trust = z.enum(['local', 'private', 'public']);
+const dataClass = z.enum(['public', 'internal', 'confidential']);
+const effect = z.enum(['read', 'write', 'spend', 'irreversible']);
+
+export const providerConfigSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('openai-compatible'),
+      baseURL: z.string().url(),
+      /** Name of the environment variable that holds the key (keys never live in the file). */
+      apiKeyEnv: z.string().optional(),
+      timeoutMs: z.number().int().positive().optional(),
+      toolChoice: z.enum(['auto', 'required']).optional(),
+      maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('embedded'),
+      /** A GGUF file to use instead of the pinned default model. */
+      modelPath: z.string().optional(),
+      threads: z.number().int().positive().optional(),
+      contextSize: z.number().int().positive().optional(),
+    })
+    .strict(),
+]);
+
+export const modelRouteSchema = z
+  .object({
+    id: z.string().min(1),
+    provider: z.string().min(1),
+    model: z.string().min(1),
+    trust: trust.default('public'),
+    price: z.object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) }).strict().default({ inputPerMTok: 0, outputPerMTok: 0 }),
+    latencyMs: z.number().positive().optional(),
+    /** Size in billions of parameters, so agents can say which model they need. */
+    parametersB: z.number().positive().optional(),
+  })
+  .strict();
+
+export const limitsSchema = z
+  .object({
+    maxSteps: z.number().int().positive().default(20),
+    budgetUsd: z.number().min(0).default(1),
+    deadlineSeconds: z.number().positive().default(3600),
+    maxInvalidOutputs: z.number().int().min(0).default(3),
+    maxDenials: z.number().int().min(0).default(3),
+    maxOutputTokens: z.number().int().positive().default(256),
+    stepsPerRun: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    rules: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1),
+            tools: z.array(z.string()).optional(),
+            effects: z.array(effect).optional(),
+            dataClasses: z.array(dataClass).optional(),
+            decision: z.enum(['allow', 'deny', 'approve']),
+            reason: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    approval: z
+      .object({
+        approvers: z.array(z.string().min(1)).min(1).optional(),
+        quorum: z.number().int().positive().default(1),
+        timeoutSeconds: z.number().positive().default(3600),
+        onExpiry: z.enum(['stop', 'escalate']).default('stop'),
+        escalateTo: z.array(z.string().min(1)).optional(),
+        escalationTimeoutSeconds: z.number().positive().optional(),
+      })
+      .strict()
+      .default({ quorum: 1, timeoutSeconds: 3600, onExpiry: 'stop' }),
+    dataBoundaries: z
+      .object({ public: z.array(trust), internal: z.array(trust), confidential: z.array(trust) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    temporal: z
+      .object({
+        address: z.string().optional(),
+        namespace: z.string().default('default'),
+        taskQueue: z.string().default('steward'),
+      })
+      .strict()
+      .default({ namespace: 'default', taskQueue: 'steward' }),
+    /** Where Steward keeps models, blobs and the dev server's database. */
+    dataDir: z.string().default('.steward'),
+    providers: z.record(z.string(), providerConfigSchema).default({}),
+    /** Model routes; empty means the embedded model. */
+    models: z.array(modelRouteSchema).default([]),
+    computeNodes: z
+      .array(z.object({ id: z.string().min(1), taskQueue: z.string().min(1), trust: trust.default('local'), pricePerJobUsd: z.number().min(0).optional() }).strict())
+      .default([{ id: 'local', taskQueue: 'steward-node-local', trust: 'local' }]),
+    policy: policySchema.default({ rules: [], approval: { quorum: 1, timeoutSeconds: 3600, onExpiry: 'stop' } }),
+    limits: limitsSchema.default({
+      maxSteps: 20,
+      budgetUsd: 1,
+      deadlineSeconds: 3600,
+      maxInvalidOutputs: 3,
+      maxDenials: 3,
+      maxOutputTokens: 256,
+    }),
+    preference: z.enum(['cost', 'latency', 'privacy']).default('cost'),
+    tools: z
+      .object({ workspace: z.string().default('.'), httpAllowlist: z.array(z.string()).default([]) })
+      .strict()
+      .default({ workspace: '.', httpAllowlist: [] }),
+  })
+  .strict();
+
+export type StewardConfigInput = z.input<typeof configSchema>;
+export type StewardConfig = z.output<typeof configSchema>;
+export type ProviderConfig = z.output<typeof providerConfigSchema>;

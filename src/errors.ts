@@ -1,0 +1,49 @@
+import { ApplicationFailure, type Duration } from '@temporalio/common';
+
+/**
+ * The one list of failure types activities throw. Types that a retry cannot fix are non-retryable,
+ * so the activity's retry policy (not a second layer of retries) decides what happens next.
+ */
+export const ErrorTypes = {
+  /** Provider answered 408/409/429/5xx, timed out or dropped the connection: retry, maybe after Retry-After. */
+  ProviderUnavailable: 'ProviderUnavailable',
+  /** Provider answered with a body we cannot read (malformed JSON, no choices): usually transient. */
+  ProviderBadResponse: 'ProviderBadResponse',
+  /** Provider refused the request (400, 401, 403, 404, 422…): retrying the same request cannot help. */
+  ProviderRejected: 'ProviderRejected',
+  /** A tool or model route named in a task is not registered in this worker. */
+  NotRegistered: 'NotRegistered',
+  /** A tool's input does not match its schema. */
+  ToolInputInvalid: 'ToolInputInvalid',
+  /** A tool refused its input for a reason a retry cannot change (path outside the workspace…). */
+  ToolRejected: 'ToolRejected',
+  /** A tool failed for a reason that may pass (a remote 5xx, a busy file). */
+  ToolFailed: 'ToolFailed',
+  /** A blob a step refers to is not in the blob store. */
+  BlobMissing: 'BlobMissing',
+} as const;
+
+export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
+
+export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
+  ErrorTypes.ProviderRejected,
+  ErrorTypes.NotRegistered,
+  ErrorTypes.ToolInputInvalid,
+  ErrorTypes.ToolRejected,
+  ErrorTypes.BlobMissing,
+];
+
+export function failure(
+  type: ErrorType,
+  message: string,
+  options: { nextRetryDelay?: Duration; cause?: Error; details?: unknown[] } = {},
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: NON_RETRYABLE_ERROR_TYPES.includes(type),
+    nextRetryDelay: options.nextRetryDelay,
+    cause: options.cause,
+    details: options.details,
+  });
+}

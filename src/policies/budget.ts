@@ -1,0 +1,48 @@
+import type { Price } from '../agents/types';
+import type { TokenUsage } from '../providers/types';
+
+/** Per-message framing tokens added by chat templates; generous so estimates stay upper bounds. */
+const MESSAGE_OVERHEAD_TOKENS = 16;
+
+export function costOfUsage(price: Price, usage: TokenUsage): number {
+  return (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1_000_000;
+}
+
+/**
+ * An upper bound of a model call's input tokens: byte-level tokenizers never emit more tokens than
+ * bytes, so UTF-8 bytes plus framing bound the count from above.
+ */
+export function maxInputTokens(inputBytes: number, messageCount: number): number {
+  return inputBytes + messageCount * MESSAGE_OVERHEAD_TOKENS;
+}
+
+export interface Reservation {
+  /** Output tokens the call may produce (the step's limit, lowered to what the budget affords). */
+  maxOutputTokens: number;
+  reservedUsd: number;
+}
+
+/**
+ * Reserves the most a call can cost before it starts, so the cap holds even if the model talks
+ * until its limit. Returns null when not even a one-token answer fits in what is left.
+ */
+export function reserveModelCall(
+  price: Price,
+  remainingUsd: number,
+  inputTokensBound: number,
+  stepMaxOutputTokens: number,
+): Reservation | null {
+  const inputCost = (inputTokensBound * price.inputPerMTok) / 1_000_000;
+  if (price.outputPerMTok === 0) {
+    return inputCost <= remainingUsd ? { maxOutputTokens: stepMaxOutputTokens, reservedUsd: inputCost } : null;
+  }
+  const affordable = Math.floor(((remainingUsd - inputCost) * 1_000_000) / price.outputPerMTok);
+  const maxOutputTokens = Math.min(stepMaxOutputTokens, affordable);
+  if (maxOutputTokens < 1) return null;
+  return { maxOutputTokens, reservedUsd: inputCost + (maxOutputTokens * price.outputPerMTok) / 1_000_000 };
+}
+
+/** Rounds to micro-dollars so sums in history stay exact and readable. */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1_000_000) / 1_000_000;
+}

@@ -1,0 +1,146 @@
+import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { AuditEntry } from '../audit/chain';
+import type { ApprovalOutcome } from '../policies/approval';
+import { agentRun } from '../workflows/agentRun';
+import { approveUpdate, auditQuery, cancelSignal, stateQuery } from '../workflows/messages';
+import { StewardAgent, StewardPrincipal, StewardSpendUsd, StewardStatus, StewardStep } from '../workflows/searchAttributes';
+import type { TaskResult, TaskSpec, TaskState } from '../workflows/types';
+import type { BlobStore } from './blobStore';
+
+export interface TaskSummary {
+  taskId: string;
+  agent?: string;
+  principal?: string;
+  status: string;
+  step?: number;
+  spendUsd?: number;
+  startTime: Date;
+}
+
+export class TaskNotFound extends Error {}
+
+/** The one way interfaces talk to tasks: start, watch, decide, cancel, list. */
+export class StewardClient {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string,
+    private readonly blobs?: BlobStore,
+  ) {}
+
+  static async connect(address: string, namespace: string, taskQueue: string, blobs?: BlobStore): Promise<StewardClient> {
+    const connection = await Connection.connect({ address });
+    return new StewardClient(new Client({ connection, namespace }), taskQueue, blobs);
+  }
+
+  async close(): Promise<void> {
+    await this.client.connection.close();
+  }
+
+  async start(spec: TaskSpec): Promise<WorkflowHandle<typeof agentRun>> {
+    // Large task input goes to the blob store; history carries its hash.
+    const input = this.blobs ? await this.blobs.externalize(spec.input) : spec.input;
+    return this.client.workflow.start(agentRun, {
+      taskQueue: this.taskQueue,
+      workflowId: spec.taskId,
+      args: [{ ...spec, input }],
+      memo: { agent: spec.agent.name, principal: spec.principal },
+      staticSummary: `${spec.agent.name} for ${spec.principal}`,
+      staticDetails: spec.agent.description,
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: StewardStatus, value: 'running' },
+        { key: StewardAgent, value: spec.agent.name },
+        { key: StewardPrincipal, value: spec.principal },
+        { key: StewardStep, value: 0 },
+        { key: StewardSpendUsd, value: 0 },
+      ]),
+    });
+  }
+
+  handle(taskId: string): WorkflowHandle<typeof agentRun> {
+    return this.client.workflow.getHandle<typeof agentRun>(taskId);
+  }
+
+  async state(taskId: string): Promise<TaskState> {
+    try {
+      return await this.handle(taskId).query(stateQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new TaskNotFound(`no task ${taskId}`);
+      throw err;
+    }
+  }
+
+  async audit(taskId: string): Promise<AuditEntry[]> {
+    return this.handle(taskId).query(auditQuery);
+  }
+
+  async result(taskId: string): Promise<TaskResult> {
+    return this.handle(taskId).result();
+  }
+
+  /**
+   * Decides the pending approval as `identity`. The update names the request and the digest of the
+   * action read here, so a decision can never apply to an action the approver did not see.
+   */
+  async decide(
+    taskId: string,
+    decision: { identity: string; decision: 'approve' | 'reject'; reason?: string; approvalId?: string; digest?: string },
+  ): Promise<{ approvalId: string; outcome: ApprovalOutcome }> {
+    let { approvalId, digest } = decision;
+    if (!approvalId || !digest) {
+      const pending = (await this.state(taskId)).pendingApproval;
+      if (!pending) throw new Error(`task ${taskId} is not waiting for an approval`);
+      approvalId ??= pending.id;
+      digest ??= pending.digest;
+    }
+    return this.handle(taskId).executeUpdate(approveUpdate, {
+      args: [{ approvalId, digest, identity: decision.identity, decision: decision.decision, reason: decision.reason }],
+    });
+  }
+
+  async cancel(taskId: string, identity: string, reason?: string): Promise<void> {
+    await this.handle(taskId).signal(cancelSignal, { identity, reason });
+  }
+
+  async list(limit = 20): Promise<TaskSummary[]> {
+    const out: TaskSummary[] = [];
+    for await (const wf of this.client.workflow.list({ query: `WorkflowType = 'agentRun'` })) {
+      const attrs = wf.typedSearchAttributes;
+      out.push({
+        taskId: wf.workflowId,
+        agent: attrs.get(StewardAgent),
+        principal: attrs.get(StewardPrincipal),
+        status: attrs.get(StewardStatus) ?? wf.status.name.toLowerCase(),
+        step: attrs.get(StewardStep),
+        spendUsd: attrs.get(StewardSpendUsd),
+        startTime: wf.startTime,
+      });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Calls `onState` whenever the task's state changes, until the task ends; returns its result. */
+  async follow(taskId: string, onState: (state: TaskState) => void | Promise<void>, pollMs = 250): Promise<TaskResult> {
+    const handle = this.handle(taskId);
+    let done = false;
+    const result = handle.result().finally(() => {
+      done = true;
+    });
+    let last = '';
+    while (!done) {
+      try {
+        const state = await handle.query(stateQuery);
+        const key = JSON.stringify(state);
+        if (key !== last) {
+          last = key;
+          await onState(state);
+        }
+      } catch {
+        // the task may be between runs (continue-as-new) or finishing; the next poll will tell
+      }
+      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, pollMs))]);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,41 @@
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { StewardActivities } from '../activities';
+
+export interface StewardWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue: string;
+  activities: StewardActivities;
+  /** A bundle built once with `bundleWorkflowCode` and shared; bundling takes seconds. */
+  workflowBundle?: WorkflowBundle;
+  /**
+   * Bounds the workflow cache: a task parked on an approval is evicted and replayed when it wakes,
+   * instead of holding worker memory while it waits.
+   */
+  maxCachedWorkflows?: number;
+}
+
+/** The worker of the `steward` queue: runs agentRun workflows and their model and tool activities. */
+export async function createStewardWorker(options: StewardWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: options.activities,
+    maxCachedWorkflows: options.maxCachedWorkflows ?? 200,
+  });
+}
+
+/**
+ * A compute node: a worker polling its own task queue, running the jobs (compute tools) that the
+ * compute router sends it. More nodes on more machines are more of these, not new code.
+ */
+export async function createComputeNodeWorker(options: Omit<StewardWorkerOptions, 'workflowBundle' | 'maxCachedWorkflows'>): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue,
+    activities: { runTool: options.activities.runTool },
+  });
+}

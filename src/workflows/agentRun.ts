@@ -1,0 +1,616 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
+import type { ContentParts, ToolDescriptor } from '../agents/types';
+import { renderPrompt, renderValue, TemplateError } from '../agents/template';
+import { appendAudit, GENESIS_HASH, type AuditEntry } from '../audit/chain';
+import { canonicalJson } from '../audit/canonicalJson';
+import { utf8Bytes } from '../audit/sha256';
+import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
+import {
+  actionDigest,
+  approvalOutcome,
+  checkDecision,
+  type ApprovalDecisionInput,
+  type ApprovalRequest,
+} from '../policies/approval';
+import { costOfUsage, maxInputTokens, reserveModelCall, roundUsd } from '../policies/budget';
+import { evaluateAction, stricterDataClass } from '../policies/evaluate';
+import { chooseComputeNodes, chooseModelRoutes } from '../policies/routing';
+import type { StewardActivities } from '../activities';
+import type { ModelStepOutput, ToolStepOutput } from '../activities/types';
+import { FINISH_TOOL } from '../activities/types';
+import { approvalSignal, approveUpdate, auditQuery, cancelSignal, stateQuery } from './messages';
+import { StewardSpendUsd, StewardStatus, StewardStep } from './searchAttributes';
+import type { CarriedState, StopReason, TaskResult, TaskSpec, TaskState, TaskStatus, TranscriptMessage } from './types';
+
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES };
+
+/** Model calls heartbeat from their first second, so a dead worker or a cancel is noticed quickly. */
+const MODEL_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '15s',
+  retry: { ...retry, maximumAttempts: 4 },
+};
+const TOOL_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '10s',
+  retry: { ...retry, maximumAttempts: 5 },
+};
+/** A compute node that does not pick a job up within this time is treated as down; the next is tried. */
+const COMPUTE_SCHEDULE_TO_START = '30s';
+
+const { callModel, runTool } = proxyActivities<StewardActivities>(TOOL_OPTIONS);
+
+/** Ends the task with a reason a person can act on; caught once, at the top of the workflow. */
+class StopTask extends Error {
+  constructor(
+    readonly reason: StopReason,
+    readonly detail: string,
+  ) {
+    super(`${reason}: ${detail}`);
+  }
+}
+
+type StepResults = CarriedState['stepResults'];
+
+export async function agentRun(spec: TaskSpec): Promise<TaskResult> {
+  return new AgentTask(spec).run();
+}
+
+class AgentTask {
+  private readonly carried: CarriedState;
+  private status: TaskStatus = 'running';
+  private pendingApproval?: ApprovalRequest;
+  private lastError?: string;
+  private stopReason?: StopReason;
+  private stopDetail?: string;
+  private result?: unknown;
+  private current?: string;
+  private cancelRequest?: { reason?: string; identity?: string };
+  private stepScope?: CancellationScope;
+  private stepsThisRun = 0;
+  private readonly deadlineMs: number;
+
+  constructor(private readonly spec: TaskSpec) {
+    const now = new Date().toISOString();
+    this.carried = spec.carried ?? {
+      step: 0,
+      spendUsd: 0,
+      invalidOutputs: 0,
+      denials: 0,
+      dataClass: 'public',
+      health: {},
+      transcript: [],
+      planIndex: 0,
+      stepResults: {},
+      audit: [],
+      startedAt: now,
+      runs: 1,
+    };
+    this.deadlineMs = Date.parse(this.carried.startedAt) + spec.limits.deadlineSeconds * 1000;
+    this.registerHandlers();
+  }
+
+  async run(): Promise<TaskResult> {
+    if (!this.spec.carried) {
+      this.audit('task.started', {
+        agent: this.spec.agent.name,
+        principal: this.spec.principal,
+        limits: this.spec.limits,
+        models: this.spec.models.map((m) => m.id),
+      });
+    }
+    this.setStatus('running', this.spec.carried ? `continued (run ${this.carried.runs})` : 'started');
+    try {
+      this.result = this.spec.agent.plan ? await this.runPlan() : await this.runFreeLoop();
+      return this.finish('completed', 'completed');
+    } catch (err) {
+      if (err instanceof StopTask) return this.finish(err.reason, err.detail);
+      if (this.cancelRequest || isCancellation(err)) return this.finish('cancelled', this.cancelDetail());
+      if (err instanceof TemplateError) {
+        throw ApplicationFailure.nonRetryable(`agent ${this.spec.agent.name} has a broken plan: ${err.message}`, 'PlanInvalid');
+      }
+      throw err;
+    }
+  }
+
+  // ---- the two loops ----------------------------------------------------------------------------
+
+  private async runPlan(): Promise<unknown> {
+    const plan = this.spec.agent.plan!;
+    const scope = (): Record<string, unknown> => ({ input: this.spec.input, steps: this.carried.stepResults });
+    for (; this.carried.planIndex < plan.length; this.carried.planIndex++) {
+      await this.maybeContinueAsNew();
+      const planStep = plan[this.carried.planIndex]!;
+      const results: StepResults = this.carried.stepResults;
+      switch (planStep.kind) {
+        case 'tool': {
+          const input = renderValue(planStep.input, scope());
+          const outcome = await this.act({ tool: planStep.tool, input }, 'plan');
+          if ('denied' in outcome) throw new StopTask('denied', outcome.denied);
+          results[planStep.id] = { output: outcome.output };
+          break;
+        }
+        case 'draft': {
+          const messages = this.prompt(renderPrompt(planStep.prompt, scope()));
+          const out = await this.askModel(messages, 'text', [], false, planStep.maxOutputTokens);
+          results[planStep.id] = { text: out.text ?? '' };
+          break;
+        }
+        case 'decide': {
+          const tools = this.spec.agent.tools.filter((t) => planStep.tools.includes(t.name));
+          const messages = this.prompt(renderPrompt(planStep.prompt, scope()));
+          const action = await this.proposeAction(messages, tools, false);
+          const outcome = await this.act(action, 'model');
+          if ('denied' in outcome) throw new StopTask('denied', outcome.denied);
+          results[planStep.id] = { output: outcome.output };
+          break;
+        }
+        case 'finish':
+          return renderValue(planStep.result, scope());
+      }
+    }
+    return undefined;
+  }
+
+  private async runFreeLoop(): Promise<unknown> {
+    const transcript = this.carried.transcript;
+    if (transcript.length === 0) {
+      transcript.push(
+        {
+          role: 'system',
+          content: [
+            `${this.spec.agent.instructions}\nCall one tool per turn. When the task is done, call ${FINISH_TOOL} with the result.`,
+          ],
+        },
+        { role: 'user', content: [typeof this.spec.input === 'string' ? this.spec.input : JSON.stringify(this.spec.input)] },
+      );
+    }
+    for (;;) {
+      await this.maybeContinueAsNew();
+      const action = await this.proposeAction(transcript, this.spec.agent.tools, true);
+      if (action.tool === FINISH_TOOL) return (action.input as { result: unknown }).result;
+      transcript.push({
+        role: 'assistant',
+        content: [],
+        toolCall: { id: action.callId, name: action.tool, arguments: JSON.stringify(action.input) },
+      });
+      const outcome = await this.act(action, 'model');
+      const content: ContentParts =
+        'denied' in outcome ? [`Denied by policy: ${outcome.denied}. Choose another action.`] : [{ json: outcome.output }];
+      transcript.push({ role: 'tool', toolCallId: action.callId, content });
+    }
+  }
+
+  private prompt(user: ContentParts): TranscriptMessage[] {
+    return [
+      { role: 'system', content: [this.spec.agent.instructions] },
+      { role: 'user', content: user },
+    ];
+  }
+
+  // ---- model steps --------------------------------------------------------------------------------
+
+  /**
+   * Asks for an action until one validates; invalid output is fed back (appended to `conversation`)
+   * a bounded number of times.
+   */
+  private async proposeAction(
+    conversation: TranscriptMessage[],
+    tools: ToolDescriptor[],
+    allowFinish: boolean,
+  ): Promise<{ callId: string; tool: string; input: unknown }> {
+    for (;;) {
+      const out = await this.askModel(conversation, 'action', tools, allowFinish);
+      if (out.action) {
+        this.audit('action.proposed', { tool: out.action.tool, digest: actionDigest(out.action) });
+        return out.action;
+      }
+      const invalid = out.invalid ?? { raw: '', error: 'the model gave no action' };
+      this.carried.invalidOutputs++;
+      this.audit('action.invalid', { error: invalid.error, count: this.carried.invalidOutputs });
+      if (this.carried.invalidOutputs > this.spec.limits.maxInvalidOutputs) {
+        throw new StopTask('invalid_output', `the model gave ${this.carried.invalidOutputs} invalid actions; last: ${invalid.error}`);
+      }
+      const feedback = `Your last answer was not a valid action: ${invalid.error}. Answer with one valid tool call.`;
+      conversation.push({ role: 'assistant', content: [invalid.raw] }, { role: 'user', content: [feedback] });
+    }
+  }
+
+  /**
+   * One model call with routing and budget: candidates allowed for the transcript's data class, best
+   * first; each is reserved for its worst case before it starts and settled from real usage after.
+   */
+  private async askModel(
+    messages: TranscriptMessage[],
+    mode: 'action' | 'text',
+    tools: ToolDescriptor[],
+    allowFinish: boolean,
+    stepMaxOutputTokens = this.spec.limits.maxOutputTokens,
+  ): Promise<ModelStepOutput> {
+    const { dataClass, health } = this.carried;
+    const routes = chooseModelRoutes(this.spec.models, dataClass, this.spec.policy, this.spec.preference, health);
+    if (routes.length === 0) throw new StopTask('no_route', `no model may see ${dataClass} data`);
+    const inputTokensBound = maxInputTokens(
+      utf8Bytes(canonicalJson({ messages, tools })).length,
+      messages.length + tools.length,
+    );
+    let affordable = false;
+    for (const route of routes) {
+      const remaining = this.spec.limits.budgetUsd - this.carried.spendUsd;
+      const reservation = reserveModelCall(route.price, remaining, inputTokensBound, stepMaxOutputTokens);
+      if (!reservation) continue;
+      affordable = true;
+      const step = this.beginStep(`model: ${route.model} via ${route.provider}`);
+      try {
+        const out = await this.inStepScope(() =>
+          callModel.executeWithOptions(
+            { ...MODEL_OPTIONS, ...this.deadlineBound(), summary: `model: ${route.model} via ${route.provider}, step ${step}` },
+            [
+              {
+                taskId: this.spec.taskId,
+                step,
+                route,
+                messages,
+                mode,
+                tools,
+                allowFinish,
+                maxOutputTokens: reservation.maxOutputTokens,
+              },
+            ],
+          ),
+        );
+        const costUsd = roundUsd(out.usage ? costOfUsage(route.price, out.usage) : reservation.reservedUsd);
+        this.carried.spendUsd = roundUsd(this.carried.spendUsd + costUsd);
+        this.carried.health[route.id] = { consecutiveFailures: 0 };
+        this.audit('model.called', {
+          route: route.id,
+          provider: out.provider,
+          model: out.model,
+          usage: out.usage,
+          reservedUsd: roundUsd(reservation.reservedUsd),
+          costUsd,
+        });
+        this.updateSearchAttributes();
+        return out;
+      } catch (err) {
+        this.stepFailed(err, route);
+      }
+    }
+    if (!affordable) {
+      throw new StopTask('budget_exhausted', `no model call fits in the $${this.spec.limits.budgetUsd} budget`);
+    }
+    throw new StopTask('provider_failure', `every model route failed; last error: ${this.lastError}`);
+  }
+
+  // ---- actions: policy, approval, tools and compute ----------------------------------------------
+
+  private async act(
+    action: { tool: string; input: unknown; callId?: string },
+    source: 'plan' | 'model',
+  ): Promise<{ output: unknown } | { denied: string }> {
+    const verdict = evaluateAction(this.spec.policy, action.tool, this.spec.agent.tools);
+    const digest = actionDigest(action);
+    this.audit('policy.decided', { tool: action.tool, digest, source, ...verdict });
+    if (verdict.decision === 'deny') {
+      this.carried.denials++;
+      if (this.carried.denials > this.spec.limits.maxDenials) {
+        throw new StopTask('denied', `${this.carried.denials} actions denied; last: ${verdict.reason}`);
+      }
+      return { denied: verdict.reason };
+    }
+    if (verdict.decision === 'approve') await this.awaitApproval(action, digest, verdict.ruleIds);
+    const tool = this.spec.agent.tools.find((t) => t.name === action.tool)!;
+    const out = tool.placement === 'compute' ? await this.runCompute(tool, action.input) : await this.runWorkerTool(tool, action.input);
+    this.carried.dataClass = stricterDataClass(this.carried.dataClass, tool.dataClass);
+    return { output: out.output };
+  }
+
+  private async runWorkerTool(tool: ToolDescriptor, input: unknown): Promise<ToolStepOutput> {
+    const step = this.beginStep(`tool: ${tool.name}`);
+    try {
+      const out = await this.inStepScope(() =>
+        runTool.executeWithOptions(
+          { ...TOOL_OPTIONS, ...this.deadlineBound(), summary: `tool: ${tool.name}, step ${step}` },
+          [this.toolInput(step, tool, input)],
+        ),
+      );
+      this.audit('tool.completed', { tool: tool.name, outputDigest: out.outputDigest, bytes: out.bytes });
+      return out;
+    } catch (err) {
+      this.stepFailed(err);
+      throw new StopTask('tool_failure', `${tool.name} failed: ${this.lastError}`);
+    }
+  }
+
+  private async runCompute(tool: ToolDescriptor, input: unknown): Promise<ToolStepOutput> {
+    const { dataClass, health } = this.carried;
+    const nodes = chooseComputeNodes(this.spec.computeNodes, dataClass, this.spec.policy, this.spec.preference, health);
+    if (nodes.length === 0) throw new StopTask('no_route', `no compute node may see ${dataClass} data`);
+    for (const node of nodes) {
+      const step = this.beginStep(`compute: ${tool.name} on ${node.id}`);
+      try {
+        const out = await this.inStepScope(() =>
+          runTool.executeWithOptions(
+            {
+              ...TOOL_OPTIONS,
+              ...this.deadlineBound(),
+              taskQueue: node.taskQueue,
+              scheduleToStartTimeout: COMPUTE_SCHEDULE_TO_START,
+              summary: `compute: ${tool.name} on node ${node.id}, step ${step}`,
+            },
+            [this.toolInput(step, tool, input)],
+          ),
+        );
+        this.carried.health[node.id] = { consecutiveFailures: 0 };
+        this.audit('tool.completed', { tool: tool.name, node: node.id, outputDigest: out.outputDigest, bytes: out.bytes });
+        return out;
+      } catch (err) {
+        this.stepFailed(err, node);
+      }
+    }
+    throw new StopTask('provider_failure', `every compute node failed ${tool.name}; last error: ${this.lastError}`);
+  }
+
+  private toolInput(step: number, tool: ToolDescriptor, input: unknown) {
+    return {
+      taskId: this.spec.taskId,
+      step,
+      tool: tool.name,
+      input,
+      idempotencyKey: `${workflowInfo().workflowId}:${step}`,
+    };
+  }
+
+  private async awaitApproval(action: { tool: string; input: unknown }, digest: string, ruleIds: string[]): Promise<void> {
+    const policy = this.spec.policy.approval;
+    const request: ApprovalRequest = {
+      id: `approval-${this.carried.step + 1}`,
+      step: this.carried.step + 1,
+      digest,
+      action: { tool: action.tool, input: action.input },
+      approvers: [...policy.approvers],
+      quorum: policy.quorum,
+      requestedAt: new Date().toISOString(),
+      deadline: this.deadlineIn(policy.timeoutSeconds),
+      onExpiry: policy.onExpiry,
+      escalated: false,
+      decisions: [],
+      ruleIds,
+    };
+    this.pendingApproval = request;
+    this.audit('approval.requested', { id: request.id, digest, tool: action.tool, approvers: request.approvers, deadline: request.deadline });
+    this.setStatus('awaiting_approval', `waiting for approval of ${action.tool} (${request.id})`);
+    for (;;) {
+      const remaining = Date.parse(request.deadline) - Date.now();
+      const decided = await condition(() => approvalOutcome(request) !== 'pending' || !!this.cancelRequest, Math.max(remaining, 1));
+      if (this.cancelRequest) throw new StopTask('cancelled', this.cancelDetail());
+      if (decided) break;
+      if (Date.now() >= this.deadlineMs) throw new StopTask('deadline', `task deadline passed while waiting for ${request.id}`);
+      if (request.onExpiry === 'escalate' && !request.escalated && policy.escalateTo?.length) {
+        request.escalated = true;
+        request.approvers = [...policy.escalateTo];
+        request.deadline = this.deadlineIn(policy.escalationTimeoutSeconds ?? policy.timeoutSeconds);
+        this.audit('approval.escalated', { id: request.id, approvers: request.approvers, deadline: request.deadline });
+        continue;
+      }
+      this.audit('approval.expired', { id: request.id });
+      throw new StopTask('approval_expired', `${request.id} for ${action.tool} was not decided by ${request.deadline}`);
+    }
+    this.pendingApproval = undefined;
+    if (approvalOutcome(request) === 'rejected') {
+      const rejection = request.decisions.find((d) => d.decision === 'reject')!;
+      throw new StopTask('approval_rejected', `${rejection.identity} rejected ${action.tool}: ${rejection.reason ?? 'no reason given'}`);
+    }
+    this.setStatus('running', `approved ${action.tool}`);
+  }
+
+  private deadlineIn(seconds: number): string {
+    return new Date(Math.min(Date.now() + seconds * 1000, this.deadlineMs)).toISOString();
+  }
+
+  private recordDecision(input: ApprovalDecisionInput): void {
+    const request = this.pendingApproval!;
+    request.decisions.push({ ...input, at: new Date().toISOString() });
+    this.audit('approval.decided', {
+      id: request.id,
+      identity: input.identity,
+      decision: input.decision,
+      reason: input.reason ?? null,
+      digest: input.digest,
+    });
+  }
+
+  // ---- steps, limits and failures -----------------------------------------------------------------
+
+  /** Checks the limits that must hold before any step starts, then counts the step. */
+  private beginStep(what: string): number {
+    if (this.cancelRequest) throw new StopTask('cancelled', this.cancelDetail());
+    if (Date.now() >= this.deadlineMs) throw new StopTask('deadline', `deadline passed before ${what}`);
+    if (this.carried.step >= this.spec.limits.maxSteps) {
+      throw new StopTask('max_steps', `${this.spec.limits.maxSteps} steps used before ${what}`);
+    }
+    this.carried.step++;
+    this.stepsThisRun++;
+    this.current = what;
+    this.updateSearchAttributes();
+    setCurrentDetails(this.details(`step ${this.carried.step}: ${what}`));
+    return this.carried.step;
+  }
+
+  /** Runs a step in its own scope, so a `cancel` signal can cancel the activity in flight. */
+  private async inStepScope<T>(fn: () => Promise<T>): Promise<T> {
+    const scope = new CancellationScope();
+    this.stepScope = scope;
+    try {
+      return await scope.run(fn);
+    } finally {
+      this.stepScope = undefined;
+      this.current = undefined;
+    }
+  }
+
+  /** Every activity call ends by the task's deadline at the latest. */
+  private deadlineBound(): Pick<ActivityOptions, 'scheduleToCloseTimeout'> {
+    return { scheduleToCloseTimeout: Math.max(this.deadlineMs - Date.now(), 1) };
+  }
+
+  private stepFailed(err: unknown, route?: { id: string }): void {
+    if (this.cancelRequest || isCancellation(err)) throw new StopTask('cancelled', this.cancelDetail());
+    if (Date.now() >= this.deadlineMs) throw new StopTask('deadline', 'the task deadline passed during a step');
+    const message = describeFailure(err);
+    this.lastError = route ? `${route.id}: ${message}` : message;
+    if (route) {
+      const failures = (this.carried.health[route.id]?.consecutiveFailures ?? 0) + 1;
+      this.carried.health[route.id] = { consecutiveFailures: failures };
+    }
+    this.audit('step.failed', { step: this.carried.step, route: route?.id ?? null, error: message });
+    log.warn('step failed', { step: this.carried.step, route: route?.id, error: message });
+  }
+
+  private cancelDetail(): string {
+    const by = this.cancelRequest?.identity ? ` by ${this.cancelRequest.identity}` : '';
+    return `cancelled${by}${this.cancelRequest?.reason ? `: ${this.cancelRequest.reason}` : ''}`;
+  }
+
+  private async maybeContinueAsNew(): Promise<void> {
+    const perRun = this.spec.limits.stepsPerRun;
+    if (!workflowInfo().continueAsNewSuggested && !(perRun && this.stepsThisRun >= perRun)) return;
+    await condition(allHandlersFinished);
+    this.audit('task.continued', { run: this.carried.runs + 1 });
+    await continueAsNew<typeof agentRun>({ ...this.spec, carried: { ...this.carried, runs: this.carried.runs + 1 } });
+  }
+
+  // ---- what the outside sees ----------------------------------------------------------------------
+
+  private registerHandlers(): void {
+    setHandler(stateQuery, () => this.state());
+    setHandler(auditQuery, () => this.carried.audit);
+    setHandler(
+      approveUpdate,
+      (input) => {
+        this.recordDecision(input);
+        return { approvalId: input.approvalId, outcome: approvalOutcome(this.pendingApproval!) };
+      },
+      {
+        validator: (input) => {
+          const problem = checkDecision(this.pendingApproval, input);
+          if (problem) throw new Error(problem);
+        },
+      },
+    );
+    setHandler(approvalSignal, (input) => {
+      const problem = checkDecision(this.pendingApproval, input);
+      if (problem) {
+        this.audit('approval.refused', { identity: input?.identity ?? null, approvalId: input?.approvalId ?? null, problem });
+        return;
+      }
+      this.recordDecision(input);
+    });
+    setHandler(cancelSignal, (input) => {
+      if (this.cancelRequest || this.status === 'completed' || this.status === 'stopped') return;
+      this.cancelRequest = input ?? {};
+      this.audit('task.cancel_requested', { identity: input?.identity ?? null, reason: input?.reason ?? null });
+      this.stepScope?.cancel();
+    });
+  }
+
+  private state(): TaskState {
+    const head = this.carried.audit.at(-1);
+    return {
+      taskId: this.spec.taskId,
+      agent: this.spec.agent.name,
+      principal: this.spec.principal,
+      status: this.status,
+      step: this.carried.step,
+      spendUsd: this.carried.spendUsd,
+      budgetUsd: this.spec.limits.budgetUsd,
+      dataClass: this.carried.dataClass,
+      pendingApproval: this.pendingApproval,
+      lastError: this.lastError,
+      stopReason: this.stopReason,
+      stopDetail: this.stopDetail,
+      result: this.result,
+      current: this.current,
+      startedAt: this.carried.startedAt,
+      deadline: new Date(this.deadlineMs).toISOString(),
+      audit: { entries: head?.seq ?? 0, head: head?.hash ?? GENESIS_HASH },
+    };
+  }
+
+  private finish(reason: StopReason, detail: string): TaskResult {
+    this.pendingApproval = undefined;
+    this.stopReason = reason;
+    this.stopDetail = detail;
+    const status = reason === 'completed' ? 'completed' : 'stopped';
+    if (status === 'stopped') this.result = undefined; // a stopped task never reports a result
+    this.audit(status === 'completed' ? 'task.completed' : 'task.stopped', { reason, detail, spendUsd: this.carried.spendUsd });
+    this.setStatus(status, reason === 'completed' ? 'completed' : `stopped: ${reason} (${detail})`);
+    const head = this.carried.audit.at(-1)!;
+    return {
+      taskId: this.spec.taskId,
+      status,
+      stopReason: reason,
+      detail: reason === 'completed' ? undefined : detail,
+      result: this.result,
+      steps: this.carried.step,
+      spendUsd: this.carried.spendUsd,
+      auditHead: head.hash,
+      auditEntries: head.seq,
+    };
+  }
+
+  private audit(kind: string, data: Record<string, unknown>): AuditEntry {
+    const last = this.carried.audit.at(-1);
+    const entry = appendAudit(last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH }, {
+      kind,
+      at: new Date().toISOString(),
+      step: this.carried.step,
+      data,
+    });
+    this.carried.audit.push(entry);
+    return entry;
+  }
+
+  private setStatus(status: TaskStatus, detail: string): void {
+    this.status = status;
+    this.updateSearchAttributes();
+    setCurrentDetails(this.details(detail));
+  }
+
+  private updateSearchAttributes(): void {
+    upsertSearchAttributes([
+      { key: StewardStatus, value: this.status },
+      { key: StewardStep, value: this.carried.step },
+      { key: StewardSpendUsd, value: this.carried.spendUsd },
+    ]);
+  }
+
+  private details(now: string): string {
+    const spend = `$${this.carried.spendUsd.toFixed(6)} of $${this.spec.limits.budgetUsd}`;
+    return `**${this.status}**: ${now}\n\nstep ${this.carried.step}/${this.spec.limits.maxSteps} · spend ${spend}`;
+  }
+}
+
+/** A readable reason from an activity failure: the innermost message, with its type. */
+function describeFailure(err: unknown): string {
+  let cause: unknown = err;
+  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+

@@ -1,0 +1,275 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentDefinition } from '../../src/agents/definition';
+import { verifyAudit } from '../../src/audit/chain';
+import { recordHistory } from '../support/replayRecorder';
+import { eventually, Harness } from '../support/harness';
+
+const freeAgent: AgentDefinition = {
+  name: 'test-free',
+  description: 'model-driven agent for tests',
+  instructions: 'Do what the user asks with the tools.',
+  tools: ['read_file', 'write_file', 'text_stats'],
+};
+
+const harness = new Harness();
+beforeAll(() => harness.start());
+afterAll(() => harness.stop());
+beforeEach(() => {
+  harness.mock.reset();
+  harness.mock2.reset();
+});
+
+describe('agentRun on a real Temporal dev server', () => {
+  test('a model-driven task reads a file, runs a compute job and completes with the model’s answer', async () => {
+    harness.writeWorkspaceFile('a.txt', 'alpha beta gamma');
+    harness.mock.reply(
+      { tool: 'read_file', args: { path: 'a.txt' } },
+      { tool: 'text_stats', args: { text: 'alpha beta gamma' } },
+      { tool: 'finish', args: { result: 'three words' }, usage: { prompt: 100, completion: 5 } },
+    );
+    const spec = harness.spec(freeAgent, { input: 'how many words are in a.txt?' });
+    const handle = await harness.client.start(spec);
+    const result = await handle.result();
+
+    expect(result).toMatchObject({ status: 'completed', stopReason: 'completed', result: 'three words', steps: 5 });
+    // usage 40+10 twice and 100+5 once, at $1 / $2 per million tokens
+    expect(result.spendUsd).toBeCloseTo((180 * 1 + 25 * 2) / 1e6, 9);
+    const audit = await harness.client.audit(spec.taskId);
+    expect(verifyAudit(audit)).toEqual({ ok: true, head: result.auditHead });
+    expect(audit.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(['task.started', 'model.called', 'policy.decided', 'tool.completed', 'task.completed']),
+    );
+    const computeEntry = audit.find((e) => e.kind === 'tool.completed' && e.data.tool === 'text_stats')!;
+    expect(computeEntry.data.node).toBe('local');
+    // the tool result went back to the model as a tool message answering its call
+    const third = harness.mock.requests.at(-1)!.body.messages;
+    expect(third.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_2' });
+    expect(JSON.parse(third.at(-1)!.content!)).toMatchObject({ words: 3 });
+    const history = await handle.fetchHistory();
+    const summaries = history
+      .events!.filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => e.userMetadata?.summary?.data && JSON.parse(Buffer.from(e.userMetadata.summary.data).toString()));
+    expect(summaries).toEqual([
+      'model: mock-large via mock, step 1',
+      'tool: read_file, step 2',
+      'model: mock-large via mock, step 3',
+      'compute: text_stats on node local, step 4',
+      'model: mock-large via mock, step 5',
+    ]);
+    await recordHistory('model-driven-completes', handle);
+  });
+
+  test('a write needs approval: another identity is refused, an allowed one approves, the file is written once', async () => {
+    harness.mock.reply(
+      { tool: 'write_file', args: { path: 'out.txt', content: 'hello' } },
+      { tool: 'finish', args: { result: 'written' } },
+    );
+    const spec = harness.spec(freeAgent, { input: 'write hello to out.txt' });
+    const handle = await harness.client.start(spec);
+    const pending = await eventually(async () => (await harness.client.state(spec.taskId)).pendingApproval, 'approval request');
+    expect(pending).toMatchObject({ action: { tool: 'write_file', input: { path: 'out.txt', content: 'hello' } }, approvers: ['alice'] });
+    expect((await harness.client.state(spec.taskId)).status).toBe('awaiting_approval');
+
+    await expect(harness.client.decide(spec.taskId, { identity: 'mallory', decision: 'approve' })).rejects.toThrow(
+      WorkflowUpdateFailedError,
+    );
+    await expect(
+      harness.client.decide(spec.taskId, { identity: 'alice', decision: 'approve', approvalId: pending.id, digest: 'f'.repeat(64) }),
+    ).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(
+      harness.client.decide(spec.taskId, { identity: 'alice', decision: 'approve', approvalId: 'approval-99', digest: pending.digest }),
+    ).rejects.toThrow(WorkflowUpdateFailedError);
+
+    const decided = await harness.client.decide(spec.taskId, { identity: 'alice', decision: 'approve', reason: 'looks right' });
+    expect(decided).toEqual({ approvalId: pending.id, outcome: 'approved' });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'completed', result: 'written' });
+    expect(readFileSync(join(harness.workspace, 'out.txt'), 'utf8')).toBe('hello');
+    const audit = await harness.client.audit(spec.taskId);
+    const decision = audit.find((e) => e.kind === 'approval.decided')!;
+    expect(decision.data).toMatchObject({ identity: 'alice', decision: 'approve', reason: 'looks right', digest: pending.digest });
+    expect(Date.parse(decision.at)).toBeGreaterThan(0);
+    expect(audit.filter((e) => e.kind === 'approval.decided')).toHaveLength(1); // refused attempts left no mark
+    await recordHistory('approval-granted', handle);
+  });
+
+  test('a rejection stops the task with approval_rejected and the action never runs', async () => {
+    harness.mock.reply({ tool: 'write_file', args: { path: 'never.txt', content: 'no' } });
+    const spec = harness.spec(freeAgent, { input: 'write never.txt' });
+    const handle = await harness.client.start(spec);
+    await eventually(async () => (await harness.client.state(spec.taskId)).pendingApproval, 'approval request');
+    await harness.client.decide(spec.taskId, { identity: 'alice', decision: 'reject', reason: 'not today' });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'stopped', stopReason: 'approval_rejected' });
+    expect(result.result).toBeUndefined();
+    expect(result.detail).toContain('not today');
+    expect(() => readFileSync(join(harness.workspace, 'never.txt'))).toThrow();
+  });
+
+  test('an approval nobody decides expires at its deadline and stops the task', async () => {
+    harness.mock.reply({ tool: 'write_file', args: { path: 'late.txt', content: 'x' } });
+    const config = { ...harness.config() };
+    config.policy = { ...config.policy, approval: { ...config.policy.approval, timeoutSeconds: 1 } };
+    const spec = harness.spec(freeAgent, { input: 'write late.txt' }, config);
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'stopped', stopReason: 'approval_expired' });
+    const kinds = (await harness.client.audit(spec.taskId)).map((e) => e.kind);
+    expect(kinds).toContain('approval.expired');
+    expect(kinds).not.toContain('tool.completed');
+  });
+
+  test('an expired approval escalates when the policy says so, and the escalation approver decides', async () => {
+    harness.mock.reply(
+      { tool: 'write_file', args: { path: 'esc.txt', content: 'y' } },
+      { tool: 'finish', args: { result: 'done' } },
+    );
+    const config = { ...harness.config() };
+    config.policy = {
+      ...config.policy,
+      approval: { ...config.policy.approval, timeoutSeconds: 1, onExpiry: 'escalate', escalateTo: ['carol'], escalationTimeoutSeconds: 60 },
+    };
+    const spec = harness.spec(freeAgent, { input: 'write esc.txt' }, config);
+    const handle = await harness.client.start(spec);
+    const escalated = await eventually(async () => {
+      const pending = (await harness.client.state(spec.taskId)).pendingApproval;
+      return pending?.escalated ? pending : undefined;
+    }, 'escalation');
+    expect(escalated.approvers).toEqual(['carol']);
+    await expect(harness.client.decide(spec.taskId, { identity: 'alice', decision: 'approve' })).rejects.toThrow();
+    await harness.client.decide(spec.taskId, { identity: 'carol', decision: 'approve' });
+    expect(await handle.result()).toMatchObject({ status: 'completed', result: 'done' });
+  });
+
+  test('a provider that keeps failing falls back to the next route, and the spend is the real one', async () => {
+    harness.mock.otherwise({ status: 500 });
+    harness.mock2.reply({ tool: 'finish', args: { result: 'from the fallback' }, usage: { prompt: 10, completion: 10 } });
+    const config = harness.config();
+    config.models = [
+      { id: 'cheap', provider: 'mock', model: 'flaky', trust: 'public', price: { inputPerMTok: 0.5, outputPerMTok: 0.5 } },
+      { id: 'backup', provider: 'mock2', model: 'steady', trust: 'public', price: { inputPerMTok: 3, outputPerMTok: 3 } },
+    ];
+    const spec = harness.spec(freeAgent, { input: 'anything' }, config);
+    const before = harness.mock.requests.length;
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'completed', result: 'from the fallback' });
+    expect(harness.mock.requests.length - before).toBe(4); // the route's retry policy: 4 attempts
+    expect(result.spendUsd).toBeCloseTo((20 * 3) / 1e6, 9);
+    const failed = (await harness.client.audit(spec.taskId)).find((e) => e.kind === 'step.failed')!;
+    expect(failed.data).toMatchObject({ route: 'cheap' });
+    expect(String(failed.data.error)).toContain('ProviderUnavailable');
+  }, 60_000);
+
+  test('when every route fails the task stops with provider_failure instead of inventing an answer', async () => {
+    const config = harness.config();
+    config.models = [{ id: 'only', provider: 'mock', model: 'broken', trust: 'public', price: { inputPerMTok: 1, outputPerMTok: 1 } }];
+    harness.mock.reply({ status: 401, body: '{"error":{"message":"bad key"}}' });
+    const spec = harness.spec(freeAgent, { input: 'anything' }, config);
+    const before = harness.mock.requests.length;
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'stopped', stopReason: 'provider_failure' });
+    expect(result.result).toBeUndefined();
+    expect(result.detail).toContain('401');
+    expect(harness.mock.requests.length - before).toBe(1); // a 401 is not retried
+  });
+
+  test('a cancel signal stops a task in the middle of a model call', async () => {
+    harness.mock.reply({ stallMs: 20_000 });
+    const spec = harness.spec(freeAgent, { input: 'slow' });
+    const handle = await harness.client.start(spec);
+    await eventually(async () => ((await harness.client.state(spec.taskId)).current?.startsWith('model') ? true : undefined), 'model step');
+    await harness.client.cancel(spec.taskId, 'bob', 'changed my mind');
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'stopped', stopReason: 'cancelled', detail: 'cancelled by bob: changed my mind' });
+    await recordHistory('cancelled', handle);
+  });
+
+  test('the budget is never exceeded: a step that cannot fit is not started', async () => {
+    harness.mock.reply({ tool: 'read_file', args: { path: 'a.txt' } }, { tool: 'finish', args: { result: 'never reached' } });
+    harness.writeWorkspaceFile('a.txt', 'x'.repeat(5000));
+    const config = harness.config();
+    config.models = [{ id: 'pricey', provider: 'mock', model: 'gold', trust: 'public', price: { inputPerMTok: 100, outputPerMTok: 100 } }];
+    // the first call fits (about 1 KB of prompt at $100/M tokens); the second carries 5 KB more and does not
+    const spec = harness.spec(freeAgent, { input: 'read a.txt', limits: { budgetUsd: 0.3 } }, config);
+    const before = harness.mock.requests.length;
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'stopped', stopReason: 'budget_exhausted' });
+    expect(result.spendUsd).toBeLessThanOrEqual(0.3);
+    expect(harness.mock.requests.length - before).toBe(1);
+    const reservedMax = harness.mock.requests.at(-1)!.body.max_tokens!;
+    expect(reservedMax).toBeLessThanOrEqual(256);
+  });
+
+  test('invalid model output is fed back a bounded number of times, then the task stops', async () => {
+    harness.mock.reply(
+      { tool: 'read_file', args: { wrong: 1 } },
+      { tool: 'no_such_tool', args: {} },
+      { tool: 'read_file', rawArgs: '{not json' },
+      { tool: 'read_file', args: { path: 42 } },
+    );
+    const spec = harness.spec(freeAgent, { input: 'go', limits: { maxInvalidOutputs: 3 } });
+    const before = harness.mock.requests.length;
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'stopped', stopReason: 'invalid_output' });
+    expect(harness.mock.requests.length - before).toBe(4);
+    const fed = harness.mock.requests.at(-1)!.body.messages.at(-1)!;
+    expect(fed.role).toBe('user');
+    expect(fed.content).toContain('not JSON');
+  });
+
+  test('a denied action is fed back to the model; repeated denials stop the task', async () => {
+    harness.mock.otherwise({ tool: 'write_file', args: { path: 'secrets.txt', content: 'x' } });
+    const config = harness.config();
+    config.policy.rules = [{ id: 'no-writes', tools: ['write_file'], decision: 'deny', reason: 'this agent may not write' }];
+    const spec = harness.spec(freeAgent, { input: 'write it', limits: { maxDenials: 1 } }, config);
+    const before = harness.mock.requests.length;
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'stopped', stopReason: 'denied' });
+    expect(result.detail).toContain('this agent may not write');
+    expect(harness.mock.requests.length - before).toBe(2);
+    const fed = harness.mock.requests.at(-1)!.body.messages.at(-1)!;
+    expect(fed).toMatchObject({ role: 'tool' });
+    expect(fed.content).toContain('Denied by policy: this agent may not write');
+    const policyEntries = (await harness.client.audit(spec.taskId)).filter((e) => e.kind === 'policy.decided');
+    expect(policyEntries.map((e) => e.data.ruleIds)).toEqual([['no-writes'], ['no-writes']]);
+  });
+
+  test('max_steps stops a task that would go on', async () => {
+    harness.writeWorkspaceFile('loop.txt', 'again');
+    harness.mock.otherwise({ tool: 'read_file', args: { path: 'loop.txt' } });
+    const spec = harness.spec(freeAgent, { input: 'loop', limits: { maxSteps: 4 } });
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'stopped', stopReason: 'max_steps', steps: 4 });
+  });
+
+  test('large tool output goes to the blob store; history carries its hash and the model still sees it', async () => {
+    const big = 'word '.repeat(30_000); // 150 KB
+    harness.writeWorkspaceFile('big.txt', big);
+    harness.mock.reply({ tool: 'read_file', args: { path: 'big.txt' } }, { tool: 'finish', args: { result: 'read it' } });
+    const spec = harness.spec(freeAgent, { input: 'read big.txt' });
+    const handle = await harness.client.start(spec);
+    expect(await handle.result()).toMatchObject({ status: 'completed' });
+    const history = JSON.stringify(await handle.fetchHistory());
+    expect(history.length).toBeLessThan(100_000);
+    const toolMessage = harness.mock.requests.at(-1)!.body.messages.at(-1)!;
+    expect(toolMessage.content!.length).toBeGreaterThan(150_000);
+  });
+
+  test('a long task continues as new and carries its state, audit chain included', async () => {
+    harness.writeWorkspaceFile('c.txt', 'c');
+    harness.mock.reply(
+      ...Array.from({ length: 3 }, () => ({ tool: 'read_file', args: { path: 'c.txt' } })),
+      { tool: 'finish', args: { result: 'after three reads' } },
+    );
+    const spec = harness.spec(freeAgent, { input: 'read c.txt three times', limits: { stepsPerRun: 2 } });
+    const handle = await harness.client.start(spec);
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'completed', result: 'after three reads', steps: 7 });
+    const audit = await harness.client.audit(spec.taskId);
+    expect(audit.filter((e) => e.kind === 'task.continued').length).toBeGreaterThanOrEqual(2);
+    expect(verifyAudit(audit)).toEqual({ ok: true, head: result.auditHead });
+    const describe = await handle.describe();
+    expect(describe.runId).not.toBe(handle.firstExecutionRunId);
+  });
+});

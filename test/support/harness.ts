@@ -1,0 +1,147 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createActivities } from '../../src/activities';
+import type { AgentDefinition } from '../../src/agents/definition';
+import { parseConfig } from '../../src/config/load';
+import type { StewardConfigInput } from '../../src/config/schema';
+import { buildTaskSpec, type TaskRequest } from '../../src/config/taskSpec';
+import { OpenAICompatibleProvider } from '../../src/providers/openaiCompatible';
+import type { ModelProvider } from '../../src/providers/types';
+import { BlobStore } from '../../src/runtime/blobStore';
+import { StewardClient } from '../../src/runtime/client';
+import { createComputeNodeWorker, createStewardWorker } from '../../src/runtime/worker';
+import { builtinTools } from '../../src/tools/builtin';
+import { ToolRegistry, type ToolDefinition } from '../../src/tools/registry';
+import type { TaskSpec } from '../../src/workflows/types';
+import { MockOpenAI } from './mockOpenAI';
+
+let counter = 0;
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+}
+
+export function testAddress(): string {
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the tests through jest, whose global setup starts a server');
+  return address;
+}
+
+export function workflowBundle(): { code: string } {
+  return { code: readFileSync(process.env.STEWARD_TEST_BUNDLE!, 'utf8') };
+}
+
+export interface HarnessOptions {
+  config?: StewardConfigInput;
+  /** Providers besides the two mock endpoints (`mock` and `mock2`). */
+  providers?: Record<string, ModelProvider>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  tools?: ToolDefinition<any, any>[];
+  /** Start a compute node worker for the `local` node (default true). */
+  computeNode?: boolean;
+}
+
+/**
+ * A real Steward deployment for one test file: two local OpenAI-compatible servers, a steward worker
+ * and a compute node on their own task queues, on the suite's Temporal dev server.
+ */
+export class Harness {
+  readonly mock = new MockOpenAI();
+  readonly mock2 = new MockOpenAI();
+  readonly dir = mkdtempSync(join(process.env.STEWARD_TEST_DIR ?? '/tmp', 'harness-'));
+  readonly workspace = join(this.dir, 'workspace');
+  readonly blobs = new BlobStore(join(this.dir, 'blobs'));
+  readonly taskQueue = uniqueName('steward');
+  readonly nodeQueue = uniqueName('node');
+  readonly tools = new ToolRegistry();
+  client!: StewardClient;
+  private workers: Worker[] = [];
+  private running: Promise<void>[] = [];
+  private connection?: NativeConnection;
+
+  constructor(private readonly options: HarnessOptions = {}) {
+    mkdirSync(this.workspace, { recursive: true });
+  }
+
+  config() {
+    return parseConfig(
+      {
+        providers: {
+          mock: { kind: 'openai-compatible', baseURL: this.mock.url },
+          mock2: { kind: 'openai-compatible', baseURL: this.mock2.url },
+        },
+        models: [
+          { id: 'primary', provider: 'mock', model: 'mock-large', trust: 'public', price: { inputPerMTok: 1, outputPerMTok: 2 } },
+        ],
+        computeNodes: [{ id: 'local', taskQueue: this.nodeQueue, trust: 'local' }],
+        tools: { workspace: this.workspace, httpAllowlist: ['http://127.0.0.1'] },
+        policy: { approval: { approvers: ['alice'] } },
+        ...this.options.config,
+      },
+      'test config',
+    );
+  }
+
+  async start(): Promise<this> {
+    await Promise.all([this.mock.start(), this.mock2.start()]);
+    const config = this.config();
+    this.tools.register(...builtinTools(config.tools), ...(this.options.tools ?? []));
+    const providers = new Map<string, ModelProvider>([
+      ['mock', new OpenAICompatibleProvider({ name: 'mock', baseURL: this.mock.url })],
+      ['mock2', new OpenAICompatibleProvider({ name: 'mock2', baseURL: this.mock2.url })],
+      ...Object.entries(this.options.providers ?? {}),
+    ]);
+    const logger = pino({ level: 'silent' });
+    const activities = createActivities({ providers, tools: this.tools, blobs: this.blobs, logger });
+    this.connection = await NativeConnection.connect({ address: testAddress() });
+    this.workers.push(
+      await createStewardWorker({
+        connection: this.connection,
+        taskQueue: this.taskQueue,
+        activities,
+        workflowBundle: workflowBundle(),
+      }),
+    );
+    if (this.options.computeNode !== false) {
+      this.workers.push(await createComputeNodeWorker({ connection: this.connection, taskQueue: this.nodeQueue, activities }));
+    }
+    this.running = this.workers.map((w) => w.run());
+    const connection = await Connection.connect({ address: testAddress() });
+    this.client = new StewardClient(new Client({ connection }), this.taskQueue, this.blobs);
+    return this;
+  }
+
+  spec(agent: AgentDefinition, request: Partial<TaskRequest> = {}, config = this.config()): TaskSpec {
+    return buildTaskSpec(config, this.tools, { principal: 'bob', taskId: uniqueName(agent.name), ...request, agent });
+  }
+
+  writeWorkspaceFile(path: string, content: string): void {
+    writeFileSync(join(this.workspace, path), content);
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.workers) w.shutdown();
+    await Promise.all(this.running);
+    await this.client?.close();
+    await this.connection?.close();
+    await Promise.all([this.mock.stop(), this.mock2.stop()]);
+  }
+}
+
+/** Polls until `check` returns a value other than undefined; fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
