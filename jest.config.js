@@ -17,6 +17,7 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       testMatch: ['<rootDir>/test/{integration,e2e}/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/support/setupRuntime.ts'],
       testTimeout: 120000,
     },
   ],

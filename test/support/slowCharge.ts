@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { defineTool } from '../../src/tools/registry';
+
+/** Takes its time around the effect, so a test can kill the worker while it is under way. */
+export const slowCharge = defineTool({
+  name: 'slow_charge',
+  description: 'Charge an amount through the ledger, slowly.',
+  effect: 'spend',
+  dataClass: 'internal',
+  input: z.object({ amount: z.number().positive() }).strict(),
+  output: z.object({ chargeId: z.number() }),
+  handler: async ({ amount }, { idempotencyKey, signal }) => {
+    await new Promise((r) => setTimeout(r, 300));
+    const response = await fetch(`${process.env.LEDGER_URL}/charges`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+      body: JSON.stringify({ amount }),
+      signal,
+    });
+    const body = (await response.json()) as { chargeId: number };
+    await new Promise((r) => setTimeout(r, 3000)); // the effect has happened; the activity has not completed
+    return body;
+  },
+});
+
