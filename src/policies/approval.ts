@@ -43,15 +43,21 @@ export function actionDigest(action: ProposedToolAction): string {
  * Why a decision cannot be taken, or null when it can. Synchronous on purpose: the update validator
  * calls it, and an async validator's rejection would be ignored (and the update accepted).
  */
-export function checkDecision(request: ApprovalRequest | undefined, input: ApprovalDecisionInput): string | null {
+export function checkDecision(
+  request: ApprovalRequest | undefined,
+  input: ApprovalDecisionInput,
+): string | null {
   if (!input || typeof input !== 'object') return 'decision is missing';
-  if (input.decision !== 'approve' && input.decision !== 'reject') return `decision must be approve or reject`;
+  if (input.decision !== 'approve' && input.decision !== 'reject')
+    return `decision must be approve or reject`;
   if (typeof input.identity !== 'string' || input.identity.trim() === '') return 'identity is missing';
   if (!request) return `no approval is pending (got ${input.approvalId})`;
-  if (input.approvalId !== request.id) return `unknown approval id ${input.approvalId}; pending is ${request.id}`;
+  if (input.approvalId !== request.id)
+    return `unknown approval id ${input.approvalId}; pending is ${request.id}`;
   if (input.digest !== request.digest) return `digest does not match the pending action (${request.digest})`;
   if (!request.approvers.includes(input.identity)) return `${input.identity} may not approve this request`;
-  if (request.decisions.some((d) => d.identity === input.identity)) return `${input.identity} has already decided`;
+  if (request.decisions.some((d) => d.identity === input.identity))
+    return `${input.identity} has already decided`;
   return null;
 }
 

@@ -34,12 +34,19 @@ export function reserveModelCall(
 ): Reservation | null {
   const inputCost = (inputTokensBound * price.inputPerMTok) / 1_000_000;
   if (price.outputPerMTok === 0) {
-    return inputCost <= remainingUsd ? { maxOutputTokens: stepMaxOutputTokens, reservedUsd: inputCost } : null;
+    return inputCost <= remainingUsd
+      ? { maxOutputTokens: stepMaxOutputTokens, reservedUsd: inputCost }
+      : null;
   }
-  const affordable = Math.floor(((remainingUsd - inputCost) * 1_000_000) / price.outputPerMTok);
-  const maxOutputTokens = Math.min(stepMaxOutputTokens, affordable);
+  const cost = (tokens: number): number => inputCost + (tokens * price.outputPerMTok) / 1_000_000;
+  let maxOutputTokens = Math.min(
+    stepMaxOutputTokens,
+    Math.floor(((remainingUsd - inputCost) * 1_000_000) / price.outputPerMTok),
+  );
+  // floating-point division can round up by a hair: step down until the worst case truly fits
+  while (maxOutputTokens >= 1 && cost(maxOutputTokens) > remainingUsd) maxOutputTokens--;
   if (maxOutputTokens < 1) return null;
-  return { maxOutputTokens, reservedUsd: inputCost + (maxOutputTokens * price.outputPerMTok) / 1_000_000 };
+  return { maxOutputTokens, reservedUsd: cost(maxOutputTokens) };
 }
 
 /** Rounds to micro-dollars so sums in history stay exact and readable. */

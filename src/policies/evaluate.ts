@@ -40,7 +40,11 @@ function matches(rule: PolicyRule, tool: ToolDescriptor): boolean {
 export function evaluateAction(policy: Policy, toolName: string, granted: ToolDescriptor[]): PolicyVerdict {
   const tool = granted.find((t) => t.name === toolName);
   if (!tool) {
-    return { decision: 'deny', ruleIds: ['builtin/tool-not-granted'], reason: `tool ${toolName} is not granted to this agent` };
+    return {
+      decision: 'deny',
+      ruleIds: ['builtin/tool-not-granted'],
+      reason: `tool ${toolName} is not granted to this agent`,
+    };
   }
   for (const rule of [...policy.rules, ...DEFAULT_RULES]) {
     if (matches(rule, tool)) {

@@ -71,6 +71,11 @@ export function chooseComputeNodes(
   preference: RoutePreference,
   health: Health,
 ): ComputeNode[] {
-  const describe = (n: ComputeNode): Candidate => ({ id: n.id, trust: n.trust, cost: n.pricePerJobUsd ?? 0, latencyMs: 0 });
+  const describe = (n: ComputeNode): Candidate => ({
+    id: n.id,
+    trust: n.trust,
+    cost: n.pricePerJobUsd ?? 0,
+    latencyMs: 0,
+  });
   return order(nodes, describe, dataClass, policy, preference, health);
 }

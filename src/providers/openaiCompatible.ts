@@ -19,12 +19,12 @@ const RETRYABLE_STATUS = (status: number): boolean => [408, 409, 429].includes(s
 
 /** Retry-After as milliseconds: `retry-after-ms`, then `retry-after` in seconds or as an HTTP date. */
 export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
-  const ms = Number(headers?.get('retry-after-ms'));
-  if (headers?.get('retry-after-ms') && Number.isFinite(ms) && ms >= 0) return ms;
+  const ms = headers?.get('retry-after-ms');
+  if (ms && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Number(ms);
   const value = headers?.get('retry-after');
   if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value) * 1000;
+  if (!/GMT\s*$/.test(value)) return undefined; // an HTTP date ends in GMT; Date.parse accepts much else
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(date - now, 0);
 }
@@ -35,7 +35,13 @@ function toOpenAIMessages(messages: ChatMessage[]): ChatCompletionMessageParam[]
       return {
         role: 'assistant',
         content: m.content || null,
-        tool_calls: [{ id: m.toolCall.id, type: 'function', function: { name: m.toolCall.name, arguments: m.toolCall.arguments } }],
+        tool_calls: [
+          {
+            id: m.toolCall.id,
+            type: 'function',
+            function: { name: m.toolCall.name, arguments: m.toolCall.arguments },
+          },
+        ],
       };
     }
     if (m.role === 'tool') return { role: 'tool', content: m.content, tool_call_id: m.toolCallId ?? '' };
@@ -65,7 +71,10 @@ export class OpenAICompatibleProvider implements ModelProvider {
   async complete(request: ModelRequest): Promise<ModelResponse> {
     const action = request.mode === 'action';
     const tools: ChatCompletionTool[] | undefined = action
-      ? request.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } }))
+      ? request.tools.map((t) => ({
+          type: 'function',
+          function: { name: t.name, description: t.description, parameters: t.parameters },
+        }))
       : undefined;
     const maxTokensField = this.options.maxTokensField ?? 'max_tokens';
     let completion: OpenAI.Chat.Completions.ChatCompletion;
@@ -75,7 +84,9 @@ export class OpenAICompatibleProvider implements ModelProvider {
           model: request.model,
           messages: toOpenAIMessages(request.messages),
           [maxTokensField]: request.maxOutputTokens,
-          ...(tools?.length ? { tools, ...(this.options.toolChoice ? { tool_choice: this.options.toolChoice } : {}) } : {}),
+          ...(tools?.length
+            ? { tools, ...(this.options.toolChoice ? { tool_choice: this.options.toolChoice } : {}) }
+            : {}),
         },
         { signal: request.signal },
       );
@@ -84,12 +95,18 @@ export class OpenAICompatibleProvider implements ModelProvider {
     }
     const choice = completion?.choices?.[0];
     if (!choice?.message) {
-      throw failure(ErrorTypes.ProviderBadResponse, `${this.name} answered without a choice: ${JSON.stringify(completion).slice(0, 200)}`);
+      throw failure(
+        ErrorTypes.ProviderBadResponse,
+        `${this.name} answered without a choice: ${JSON.stringify(completion).slice(0, 200)}`,
+      );
     }
     const call = choice.message.tool_calls?.find((c) => c.type === 'function');
     return {
       text: choice.message.content ?? undefined,
-      toolCall: call && call.type === 'function' ? { id: call.id, name: call.function.name, arguments: call.function.arguments } : undefined,
+      toolCall:
+        call && call.type === 'function'
+          ? { id: call.id, name: call.function.name, arguments: call.function.arguments }
+          : undefined,
       usage: completion.usage
         ? { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens }
         : undefined,
@@ -99,15 +116,22 @@ export class OpenAICompatibleProvider implements ModelProvider {
   }
 
   private toFailure(err: unknown, signal: AbortSignal): Error {
-    if (signal.aborted || err instanceof OpenAI.APIUserAbortError) return err as Error;
+    // Temporal's abort reason is a CancelledFailure: rethrowing it reports the activity as cancelled.
+    if (signal.aborted) return signal.reason instanceof Error ? signal.reason : (err as Error);
     if (err instanceof OpenAI.APIConnectionError) {
-      return failure(ErrorTypes.ProviderUnavailable, `${this.name} unreachable: ${err.message}`, { cause: err });
+      return failure(ErrorTypes.ProviderUnavailable, `${this.name} unreachable: ${err.message}`, {
+        cause: err,
+      });
     }
     if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
       const message = `${this.name} answered HTTP ${err.status}: ${err.message}`;
       if (!RETRYABLE_STATUS(err.status)) return failure(ErrorTypes.ProviderRejected, message);
       const delay = retryAfterMs(err.headers);
-      return failure(ErrorTypes.ProviderUnavailable, message, delay === undefined ? {} : { nextRetryDelay: delay });
+      return failure(
+        ErrorTypes.ProviderUnavailable,
+        message,
+        delay === undefined ? {} : { nextRetryDelay: delay },
+      );
     }
     const message = err instanceof Error ? err.message : String(err);
     return failure(ErrorTypes.ProviderBadResponse, `${this.name} gave an unreadable answer: ${message}`);

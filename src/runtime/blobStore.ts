@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBlobRef, type BlobRef } from '../agents/types';
@@ -21,7 +21,7 @@ export class BlobStore {
     const hash = createHash('sha256').update(bytes).digest('hex');
     const path = this.pathOf(hash);
     await mkdir(join(this.dir, hash.slice(0, 2)), { recursive: true });
-    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    const temp = `${path}.${randomUUID()}.tmp`;
     await writeFile(temp, bytes);
     await rename(temp, path); // atomic: a reader sees the whole blob or none
     return hash;
@@ -60,7 +60,9 @@ export class BlobStore {
       if (typeof v === 'string') return Buffer.byteLength(v) > threshold ? this.putValue(v) : v;
       if (Array.isArray(v)) return Promise.all(v.map(walk));
       if (v && typeof v === 'object' && !isBlobRef(v)) {
-        const entries = await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const));
+        const entries = await Promise.all(
+          Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const),
+        );
         return Object.fromEntries(entries);
       }
       return v;
@@ -74,7 +76,9 @@ export class BlobStore {
     if (isBlobRef(value)) return this.resolve(await this.getValue(value));
     if (Array.isArray(value)) return Promise.all(value.map((v) => this.resolve(v)));
     if (value && typeof value === 'object') {
-      const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await this.resolve(v)] as const));
+      const entries = await Promise.all(
+        Object.entries(value).map(async ([k, v]) => [k, await this.resolve(v)] as const),
+      );
       return Object.fromEntries(entries);
     }
     return value;

@@ -25,13 +25,16 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
 }
 
 /** Identity function that lets TypeScript infer a tool's input and output types from its schemas. */
-export function defineTool<I extends z.ZodType, O extends z.ZodType>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> {
+export function defineTool<I extends z.ZodType, O extends z.ZodType>(
+  tool: ToolDefinition<I, O>,
+): ToolDefinition<I, O> {
   return tool;
 }
 
 export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
-  return rest;
+  const jsonSchema = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  delete jsonSchema.$schema; // providers want the bare schema
+  return jsonSchema;
 }
 
 export class ToolRegistry {

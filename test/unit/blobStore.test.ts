@@ -1,0 +1,196 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isBlobRef, type BlobRef } from '../../src/agents/types';
+import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/runtime/blobStore';
+
+let dir: string;
+let store: BlobStore;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'steward-blobs-'));
+  store = new BlobStore(join(dir, 'blobs'));
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const sha = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  let result: unknown;
+  try {
+    result = await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    return err as ApplicationFailure;
+  }
+  throw new Error(`expected a failure, got ${JSON.stringify(result)}`);
+}
+
+describe('put and get', () => {
+  test('round trip returns the same bytes', async () => {
+    const bytes = Buffer.from([0, 1, 2, 255, 254, 10, 13]);
+    const hash = await store.put(bytes);
+    expect(await store.get(hash)).toEqual(bytes);
+  });
+
+  test('the name of a blob is the sha256 of its bytes, stored under a two-character fan-out directory', async () => {
+    const bytes = Buffer.from('hello blob ✓');
+    const hash = await store.put(bytes);
+    expect(hash).toBe(sha(bytes));
+    expect(existsSync(join(store.dir, hash.slice(0, 2), hash))).toBe(true);
+  });
+
+  test('equal content is stored once; different content gets a different name', async () => {
+    const a = await store.put(Buffer.from('same'));
+    const b = await store.put(Buffer.from('same'));
+    const c = await store.put(Buffer.from('other'));
+    expect(a).toBe(b);
+    expect(c).not.toBe(a);
+    expect(readdirSync(join(store.dir, a.slice(0, 2)))).toEqual([a]); // and no temp files left
+  });
+
+  test('concurrent puts of the same content all succeed', async () => {
+    const bytes = Buffer.from('x'.repeat(100_000));
+    const hashes = await Promise.all(Array.from({ length: 8 }, () => store.put(bytes)));
+    expect(new Set(hashes)).toEqual(new Set([sha(bytes)]));
+    expect(await store.get(hashes[0]!)).toEqual(bytes);
+  });
+
+  test('the empty blob works', async () => {
+    const hash = await store.put(Buffer.alloc(0));
+    expect(hash).toBe(sha(''));
+    expect((await store.get(hash)).length).toBe(0);
+  });
+
+  test('a missing blob is BlobMissing (non-retryable)', async () => {
+    const err = await failureOf(store.get('0'.repeat(64)));
+    expect(err.type).toBe('BlobMissing');
+    expect(err.nonRetryable).toBe(true);
+  });
+
+  test('a corrupted blob is detected as BlobMissing', async () => {
+    const hash = await store.put(Buffer.from('original content'));
+    writeFileSync(join(store.dir, hash.slice(0, 2), hash), 'tampered content');
+    const err = await failureOf(store.get(hash));
+    expect(err.type).toBe('BlobMissing');
+    expect(err.message).toMatch(/corrupt/);
+  });
+
+  test('a name that is not a sha256 is refused, so no path can be smuggled in', async () => {
+    for (const bad of ['../../etc/passwd', 'ABC', 'a'.repeat(63), 'A'.repeat(64)]) {
+      const err = await failureOf(store.get(bad));
+      expect(err.type).toBe('BlobMissing');
+    }
+  });
+});
+
+describe('values', () => {
+  test('putValue/getValue round trip JSON values, with a preview and the byte size', async () => {
+    const value = { text: 'héllo', n: [1, 2, 3], nested: { ok: true, none: null } };
+    const ref = await store.putValue(value);
+    expect(isBlobRef(ref)).toBe(true);
+    expect(ref.bytes).toBe(Buffer.byteLength(JSON.stringify(value)));
+    expect(ref.$blob).toBe(sha(JSON.stringify(value)));
+    expect(ref.preview).toBe(JSON.stringify(value).slice(0, 160));
+    expect(await store.getValue(ref)).toEqual(value);
+  });
+
+  test('a string’s preview is its beginning, without JSON quotes', async () => {
+    const ref = await store.putValue('z'.repeat(500));
+    expect(ref.preview).toBe('z'.repeat(160));
+  });
+});
+
+describe('externalize and resolve', () => {
+  const threshold = 1000;
+  const big = 'B'.repeat(threshold + 1);
+  const small = 's'.repeat(100);
+
+  test('strings over the threshold become references; small values stay inline', async () => {
+    const value = {
+      path: 'notes.md',
+      text: big,
+      words: 3,
+      small,
+      list: ['a', big + '2'],
+      flag: true,
+      none: null,
+    };
+    const out = (await store.externalize(value, threshold)) as Record<string, unknown>;
+    expect(isBlobRef(out.text)).toBe(true);
+    expect((out.text as BlobRef).bytes).toBe(JSON.stringify(big).length);
+    expect(out.path).toBe('notes.md');
+    expect(out.small).toBe(small);
+    expect(out.words).toBe(3);
+    expect(out.flag).toBe(true);
+    expect(out.none).toBeNull();
+    expect((out.list as unknown[])[0]).toBe('a');
+    expect(isBlobRef((out.list as unknown[])[1])).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(out))).toBeLessThan(threshold);
+  });
+
+  test('the threshold counts UTF-8 bytes, not characters', async () => {
+    const wide = '€'.repeat(400); // 400 characters, 1,200 bytes
+    expect(isBlobRef(await store.externalize(wide, threshold))).toBe(true);
+    expect(await store.externalize('€'.repeat(332), threshold)).toBe('€'.repeat(332)); // 996 bytes, 998 as JSON
+  });
+
+  test('a string right at the threshold (as JSON) stays inline', async () => {
+    const edge = 'e'.repeat(threshold - 2); // 1,000 bytes with its quotes
+    expect(await store.externalize(edge, threshold)).toBe(edge);
+    expect(isBlobRef(await store.externalize(edge + 'e', threshold))).toBe(true);
+  });
+
+  test('a value that is small stays exactly as it was', async () => {
+    const value = { a: 1, b: ['x', { c: 'y' }], d: null };
+    expect(await store.externalize(value, threshold)).toEqual(value);
+    expect(await store.externalize(42, threshold)).toBe(42);
+    expect(await store.externalize('short', threshold)).toBe('short');
+  });
+
+  test('many small strings that together exceed the threshold move out as one reference', async () => {
+    const value = { items: Array.from({ length: 200 }, (_, i) => `item-${i}`) };
+    const out = await store.externalize(value, threshold);
+    expect(isBlobRef(out)).toBe(true);
+    expect(await store.resolve(out)).toEqual(value);
+  });
+
+  test('resolve restores the original value exactly', async () => {
+    const value = {
+      text: big,
+      nested: { deeper: [big + 'x', 'tiny', { again: big + 'y' }], n: 1.5, t: false, z: null },
+      unicode: '😀'.repeat(400),
+      items: Array.from({ length: 100 }, (_, i) => ({ i, s: `v${i}` })),
+    };
+    const out = await store.externalize(value, threshold);
+    expect(JSON.stringify(out).length).toBeLessThan(JSON.stringify(value).length);
+    expect(await store.resolve(out)).toEqual(value);
+  });
+
+  // Two equal strings are put concurrently (Promise.all); both writers use the same temp name when
+  // they run in the same millisecond, and the second rename fails with ENOENT.
+  test('the same large string twice in one value is externalized and resolved', async () => {
+    const value = { a: big, b: big, c: [big] };
+    const out = (await store.externalize(value, threshold)) as Record<string, unknown>;
+    expect(await store.resolve(out)).toEqual(value);
+  });
+
+  test('resolve leaves values without references unchanged', async () => {
+    const value = { a: [1, 'two', { three: null }], b: true };
+    expect(await store.resolve(value)).toEqual(value);
+    expect(await store.resolve('text')).toBe('text');
+  });
+
+  test('resolving a reference to a missing blob is BlobMissing', async () => {
+    const err = await failureOf(store.resolve({ x: { $blob: 'f'.repeat(64), bytes: 3, preview: '' } }));
+    expect(err.type).toBe('BlobMissing');
+  });
+
+  test('the default threshold is well under Temporal’s 2 MB payload limit', () => {
+    expect(BLOB_THRESHOLD_BYTES).toBeLessThan((2 * 1024 * 1024) / 4);
+    expect(BLOB_THRESHOLD_BYTES).toBeGreaterThan(0);
+  });
+});

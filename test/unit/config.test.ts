@@ -1,0 +1,313 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { notesDigest } from '../../src/agents/notesDigest';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
+import { buildTaskSpec, TaskInputError } from '../../src/config/taskSpec';
+import { DEFAULT_DATA_BOUNDARIES } from '../../src/policies/evaluate';
+import { builtinTools } from '../../src/tools/builtin';
+import { ToolRegistry } from '../../src/tools/registry';
+
+const ENV_KEYS = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'STEWARD_DATA_DIR',
+  'STEWARD_CONFIG',
+  'STEWARD_USER',
+] as const;
+let savedEnv: Record<string, string | undefined>;
+let dir: string;
+
+beforeEach(() => {
+  savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  for (const k of ENV_KEYS) delete process.env[k];
+  dir = mkdtempSync(join(tmpdir(), 'steward-config-'));
+});
+
+afterEach(() => {
+  for (const k of ENV_KEYS) {
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function errorOf(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected an error, got none');
+}
+
+describe('parseConfig', () => {
+  test('an empty config gets the defaults, with the embedded model as the only route', () => {
+    process.env.STEWARD_USER = 'dana';
+    const config = parseConfig({}, 'config', '/srv/steward');
+    expect(config.temporal).toEqual({ address: undefined, namespace: 'default', taskQueue: 'steward' });
+    expect(config.models).toEqual([
+      expect.objectContaining({
+        id: 'embedded',
+        provider: 'embedded',
+        trust: 'local',
+        price: { inputPerMTok: 0, outputPerMTok: 0 },
+      }),
+    ]);
+    expect(config.providers).toEqual({});
+    expect(config.dataDir).toBe(resolve('/srv/steward', '.steward'));
+    expect(config.tools).toEqual({ workspace: '/srv/steward', httpAllowlist: [] });
+    expect(config.policy.approval).toMatchObject({
+      approvers: ['dana'],
+      quorum: 1,
+      timeoutSeconds: 3600,
+      onExpiry: 'stop',
+    });
+    expect(config.policy.rules).toEqual([]);
+    expect(config.limits).toEqual({
+      maxSteps: 20,
+      budgetUsd: 1,
+      deadlineSeconds: 3600,
+      maxInvalidOutputs: 3,
+      maxDenials: 3,
+      maxOutputTokens: 256,
+    });
+    expect(config.computeNodes).toEqual([{ id: 'local', taskQueue: 'steward-node-local', trust: 'local' }]);
+    expect(config.preference).toBe('cost');
+  });
+
+  test('null or undefined input is the same as an empty config', () => {
+    expect(parseConfig(undefined).models[0]!.id).toBe('embedded');
+    expect(parseConfig(null).models[0]!.id).toBe('embedded');
+  });
+
+  test('configured routes replace the embedded default', () => {
+    const config = parseConfig({
+      providers: {
+        openai: {
+          kind: 'openai-compatible',
+          baseURL: 'https://api.openai.com/v1',
+          apiKeyEnv: 'OPENAI_API_KEY',
+        },
+      },
+      models: [
+        {
+          id: 'mini',
+          provider: 'openai',
+          model: 'gpt-4o-mini',
+          price: { inputPerMTok: 0.15, outputPerMTok: 0.6 },
+        },
+      ],
+    });
+    expect(config.models).toEqual([
+      {
+        id: 'mini',
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        trust: 'public',
+        price: { inputPerMTok: 0.15, outputPerMTok: 0.6 },
+      },
+    ]);
+  });
+
+  test('a route may name the embedded provider without declaring it', () => {
+    expect(() => parseConfig({ models: [{ id: 'e', provider: 'embedded', model: 'x' }] })).not.toThrow();
+  });
+
+  test('TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE override the file', () => {
+    const input = { temporal: { address: 'file-host:7233', namespace: 'file-ns' } };
+    expect(parseConfig(input).temporal).toMatchObject({ address: 'file-host:7233', namespace: 'file-ns' });
+    process.env.TEMPORAL_ADDRESS = 'env-host:7233';
+    process.env.TEMPORAL_NAMESPACE = 'env-ns';
+    expect(parseConfig(input).temporal).toEqual({
+      address: 'env-host:7233',
+      namespace: 'env-ns',
+      taskQueue: 'steward',
+    });
+  });
+
+  test('STEWARD_DATA_DIR overrides dataDir, resolved against the base directory', () => {
+    process.env.STEWARD_DATA_DIR = 'elsewhere';
+    expect(parseConfig({ dataDir: 'data' }, 'config', '/base').dataDir).toBe('/base/elsewhere');
+  });
+
+  test('a bad field gets an error naming its path', () => {
+    const err = errorOf(() =>
+      parseConfig(
+        {
+          providers: { p: { kind: 'openai-compatible', baseURL: 'http://x' } },
+          models: [{ id: 'r', provider: 'p', model: 'm', price: { inputPerMTok: 'free', outputPerMTok: 1 } }],
+        },
+        'steward.yaml',
+      ),
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain('steward.yaml is invalid');
+    expect(err.message).toContain('models[0].price.inputPerMTok');
+  });
+
+  test('several bad fields are all named', () => {
+    const err = errorOf(() =>
+      parseConfig({ limits: { maxSteps: 0 }, preference: 'fastest', tools: { workspace: 3 } }),
+    );
+    expect(err.message).toMatch(/limits\.maxSteps/);
+    expect(err.message).toMatch(/preference/);
+    expect(err.message).toMatch(/tools\.workspace/);
+  });
+
+  test('an unknown field is refused', () => {
+    const err = errorOf(() => parseConfig({ modles: [] }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/modles/);
+  });
+
+  test('a bad provider entry is named by its key', () => {
+    const err = errorOf(() =>
+      parseConfig({ providers: { local: { kind: 'openai-compatible', baseURL: 'not a url' } } }),
+    );
+    expect(err.message).toContain('providers.local.baseURL');
+  });
+
+  test('a route naming an unknown provider is refused', () => {
+    const err = errorOf(() =>
+      parseConfig({ models: [{ id: 'r1', provider: 'nowhere', model: 'm' }] }, 'steward.yaml'),
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/route r1 names provider nowhere/);
+  });
+});
+
+describe('loadConfig', () => {
+  test('loads a YAML file, resolving relative paths against its directory', () => {
+    const file = join(dir, 'steward.yaml');
+    writeFileSync(
+      file,
+      [
+        'dataDir: state',
+        'tools:',
+        '  workspace: work',
+        'providers:',
+        '  local:',
+        '    kind: openai-compatible',
+        '    baseURL: http://127.0.0.1:11434/v1',
+        'models:',
+        '  - id: llama',
+        '    provider: local',
+        '    model: llama3.2',
+        '    trust: local',
+        'preference: privacy',
+      ].join('\n'),
+    );
+    const config = loadConfig(file);
+    expect(config.source).toBe(file);
+    expect(config.dataDir).toBe(join(dir, 'state'));
+    expect(config.tools.workspace).toBe(join(dir, 'work'));
+    expect(config.models.map((m) => m.id)).toEqual(['llama']);
+    expect(config.preference).toBe('privacy');
+  });
+
+  test('STEWARD_CONFIG names the file when no path is given', () => {
+    const file = join(dir, 'other.yaml');
+    writeFileSync(file, 'preference: latency\n');
+    process.env.STEWARD_CONFIG = file;
+    expect(loadConfig().preference).toBe('latency');
+  });
+
+  test('an explicit file that does not exist is an error naming it', () => {
+    const file = join(dir, 'missing.yaml');
+    const err = errorOf(() => loadConfig(file));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain(file);
+  });
+
+  test('invalid YAML gets an error naming the file', () => {
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'models: [1, 2\n  providers: {');
+    const err = errorOf(() => loadConfig(file));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain(file);
+    expect(err.message).toMatch(/not valid YAML/);
+  });
+
+  test('a bad field in a file gets an error naming the file and the field', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'limits:\n  budgetUsd: -1\n');
+    const err = errorOf(() => loadConfig(file));
+    expect(err.message).toContain(`${file} is invalid`);
+    expect(err.message).toContain('limits.budgetUsd');
+  });
+});
+
+describe('buildTaskSpec', () => {
+  const tools = () => new ToolRegistry().register(...builtinTools({ workspace: dir, httpAllowlist: [] }));
+  const config = () =>
+    parseConfig(
+      { policy: { approval: { approvers: ['alice'] } }, limits: { budgetUsd: 0.5 } },
+      'config',
+      dir,
+    );
+
+  test('valid input builds a plain-data spec with the agent’s tools, merged limits and default boundaries', () => {
+    const spec = buildTaskSpec(config(), tools(), {
+      agent: notesDigest,
+      input: { file: 'in.md', out: 'out.md' },
+      principal: 'bob',
+      taskId: 'task-1',
+      limits: { maxSteps: 5 },
+    });
+    expect(spec.taskId).toBe('task-1');
+    expect(spec.input).toEqual({ file: 'in.md', out: 'out.md' });
+    expect(spec.agent.tools.map((t) => t.name)).toEqual(['read_file', 'text_stats', 'write_file']);
+    expect(spec.agent.tools.find((t) => t.name === 'text_stats')!.placement).toBe('compute');
+    // config < agent < request
+    expect(spec.limits).toMatchObject({ budgetUsd: 0.5, maxOutputTokens: 120, maxSteps: 5 });
+    expect(spec.policy.approval.approvers).toEqual(['alice']);
+    expect(spec.policy.dataBoundaries).toEqual(DEFAULT_DATA_BOUNDARIES);
+    expect(JSON.parse(JSON.stringify(spec))).toEqual(spec); // plain data: survives a JSON round trip
+  });
+
+  test('the agent’s default input is used when none is given, and a task id is made up', () => {
+    const spec = buildTaskSpec(config(), tools(), { agent: notesDigest, principal: 'bob' });
+    expect(spec.input).toEqual(notesDigest.defaultInput);
+    expect(spec.taskId).toMatch(/^notes-digest-[0-9a-f]{8}$/);
+  });
+
+  test('input is validated with the agent’s zod schema and the bad field is named', () => {
+    const err = errorOf(() =>
+      buildTaskSpec(config(), tools(), {
+        agent: notesDigest,
+        input: { file: '', out: 'x.md' },
+        principal: 'bob',
+      }),
+    );
+    expect(err).toBeInstanceOf(TaskInputError);
+    expect(err.message).toContain('input for agent notes-digest is invalid');
+    expect(err.message).toMatch(/^\s+file: /m);
+  });
+
+  test('a missing field and an unknown field are refused', () => {
+    const missing = errorOf(() =>
+      buildTaskSpec(config(), tools(), { agent: notesDigest, input: { file: 'a.md' }, principal: 'bob' }),
+    );
+    expect(missing).toBeInstanceOf(TaskInputError);
+    expect(missing.message).toMatch(/^\s+out: /m);
+    const extra = errorOf(() =>
+      buildTaskSpec(config(), tools(), {
+        agent: notesDigest,
+        input: { file: 'a', out: 'b', rm: true },
+        principal: 'bob',
+      }),
+    );
+    expect(extra).toBeInstanceOf(TaskInputError);
+    expect(extra.message).toMatch(/rm/);
+  });
+
+  test('an agent naming a tool that is not registered is refused', () => {
+    const registry = new ToolRegistry().register(
+      ...builtinTools({ workspace: dir, httpAllowlist: [] }).filter((t) => t.name !== 'text_stats'),
+    );
+    expect(() => buildTaskSpec(config(), registry, { agent: notesDigest, principal: 'bob' })).toThrow(
+      /unknown tool text_stats/,
+    );
+  });
+});
