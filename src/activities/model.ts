@@ -18,7 +18,12 @@ const FINISH_SCHEMA = z.object({ result: z.string().describe('the final answer')
 const FINISH_SPEC: ToolSpec = {
   name: FINISH_TOOL,
   description: 'End the task with its final result.',
-  parameters: { type: 'object', properties: { result: { type: 'string' } }, required: ['result'], additionalProperties: false },
+  parameters: {
+    type: 'object',
+    properties: { result: { type: 'string' } },
+    required: ['result'],
+    additionalProperties: false,
+  },
 };
 
 async function contentText(parts: ContentParts, blobs: BlobStore): Promise<string> {
@@ -42,7 +47,9 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
     input: ModelStepInput,
     call: { id: string; name: string; arguments: string },
   ): Pick<ModelStepOutput, 'action' | 'invalid'> {
-    const invalid = (error: string) => ({ invalid: { callId: call.id, raw: `${call.name}(${call.arguments})`, error } });
+    const invalid = (error: string) => ({
+      invalid: { callId: call.id, raw: `${call.name}(${call.arguments})`, error },
+    });
     let args: unknown;
     try {
       args = JSON.parse(call.arguments || '{}');
@@ -53,7 +60,10 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
     let schema: z.ZodType;
     if (call.name === FINISH_TOOL && input.allowFinish) schema = FINISH_SCHEMA;
     else if (offered.includes(call.name) && tools.get(call.name)) schema = tools.get(call.name)!.input;
-    else return invalid(`there is no tool ${call.name}; choose one of ${[...offered, ...(input.allowFinish ? [FINISH_TOOL] : [])].join(', ')}`);
+    else
+      return invalid(
+        `there is no tool ${call.name}; choose one of ${[...offered, ...(input.allowFinish ? [FINISH_TOOL] : [])].join(', ')}`,
+      );
     const parsed = schema.safeParse(args);
     if (!parsed.success) return invalid(`input of ${call.name} is invalid: ${z.prettifyError(parsed.error)}`);
     return { action: { callId: call.id, tool: call.name, input: parsed.data } };
@@ -62,7 +72,10 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
   return async function callModel(input: ModelStepInput): Promise<ModelStepOutput> {
     const provider = providers.get(input.route.provider);
     if (!provider) {
-      throw failure(ErrorTypes.NotRegistered, `no model provider ${input.route.provider} on this worker (${[...providers.keys()].join(', ')})`);
+      throw failure(
+        ErrorTypes.NotRegistered,
+        `no model provider ${input.route.provider} on this worker (${[...providers.keys()].join(', ')})`,
+      );
     }
     return withHeartbeat(async (beat) => {
       const messages: ChatMessage[] = await Promise.all(
@@ -85,10 +98,14 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
         onProgress: (info) => beat(info),
       });
       const base = { provider: response.provider, model: response.model, usage: response.usage ?? null };
-      if (input.mode === 'text') return { ...base, text: (await blobs.externalize(response.text ?? '')) as string };
+      if (input.mode === 'text')
+        return { ...base, text: (await blobs.externalize(response.text ?? '')) as string };
       if (response.toolCall) return { ...base, ...validateCall(input, response.toolCall) };
       if (input.allowFinish && response.text?.trim()) {
-        return { ...base, action: { callId: `call-${input.step}`, tool: FINISH_TOOL, input: { result: response.text } } };
+        return {
+          ...base,
+          action: { callId: `call-${input.step}`, tool: FINISH_TOOL, input: { result: response.text } },
+        };
       }
       return { ...base, invalid: { raw: response.text ?? '', error: 'the answer called no tool' } };
     });

@@ -23,7 +23,10 @@ export function createToolActivity({ tools, blobs, logger }: ToolActivityDeps) {
     if (!tool) throw failure(ErrorTypes.NotRegistered, `no tool ${input.tool} on this worker`);
     const parsed = tool.input.safeParse(await blobs.resolve(input.input));
     if (!parsed.success) {
-      throw failure(ErrorTypes.ToolInputInvalid, `input of ${tool.name} is invalid: ${z.prettifyError(parsed.error)}`);
+      throw failure(
+        ErrorTypes.ToolInputInvalid,
+        `input of ${tool.name} is invalid: ${z.prettifyError(parsed.error)}`,
+      );
     }
     const output = await withHeartbeat(async (beat) => {
       try {
@@ -42,7 +45,10 @@ export function createToolActivity({ tools, blobs, logger }: ToolActivityDeps) {
     });
     const checked = tool.output.safeParse(output);
     if (!checked.success) {
-      throw failure(ErrorTypes.ToolRejected, `${tool.name} returned output that breaks its schema: ${z.prettifyError(checked.error)}`);
+      throw failure(
+        ErrorTypes.ToolRejected,
+        `${tool.name} returned output that breaks its schema: ${z.prettifyError(checked.error)}`,
+      );
     }
     const json = canonicalJson(checked.data);
     return {

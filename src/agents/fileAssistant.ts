@@ -7,7 +7,8 @@ import type { AgentDefinition } from './definition';
 export const fileAssistant: AgentDefinition = {
   name: 'file-assistant',
   description: 'Answers a request about the workspace by reading, listing and writing files as it sees fit.',
-  instructions: 'You are a careful assistant working in a folder of files. Use the tools to do what the user asks.',
+  instructions:
+    'You are a careful assistant working in a folder of files. Use the tools to do what the user asks.',
   tools: ['list_files', 'read_file', 'write_file', 'text_stats'],
   defaultInput: 'List the files in examples/notes and tell me what they are about.',
   limits: { maxSteps: 12, maxOutputTokens: 512 },

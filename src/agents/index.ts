@@ -18,7 +18,12 @@ export class AgentRegistry {
 
   get(name: string): AgentDefinition {
     const agent = this.agents.get(name);
-    if (!agent) throw new Error(`unknown agent ${name}; known agents: ${this.list().map((a) => a.name).join(', ')}`);
+    if (!agent)
+      throw new Error(
+        `unknown agent ${name}; known agents: ${this.list()
+          .map((a) => a.name)
+          .join(', ')}`,
+      );
     return agent;
   }
 

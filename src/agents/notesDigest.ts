@@ -9,7 +9,8 @@ import type { AgentDefinition } from './definition';
 export const notesDigest: AgentDefinition = {
   name: 'notes-digest',
   description: 'Summarise a notes file into a short digest and write it next to it (needs one approval).',
-  instructions: 'You write short, factual digests of meeting notes. Use plain sentences. Do not invent facts.',
+  instructions:
+    'You write short, factual digests of meeting notes. Use plain sentences. Do not invent facts.',
   tools: ['read_file', 'text_stats', 'write_file'],
   input: z.object({ file: z.string().min(1), out: z.string().min(1) }).strict(),
   defaultInput: { file: 'examples/notes/meeting.md', out: 'examples/notes/digest.md' },
@@ -20,7 +21,8 @@ export const notesDigest: AgentDefinition = {
     {
       id: 'draft',
       kind: 'draft',
-      prompt: 'Summarise these meeting notes in three short sentences.\n\nNotes:\n{{steps.read.output.text}}\n\nSummary:',
+      prompt:
+        'Summarise these meeting notes in three short sentences.\n\nNotes:\n{{steps.read.output.text}}\n\nSummary:',
     },
     {
       id: 'write',
@@ -31,7 +33,8 @@ export const notesDigest: AgentDefinition = {
     {
       id: 'done',
       kind: 'finish',
-      result: 'Wrote {{input.out}}: a digest of {{steps.stats.output.words}} words of notes ({{steps.write.output.bytes}} bytes).',
+      result:
+        'Wrote {{input.out}}: a digest of {{steps.stats.output.words}} words of notes ({{steps.write.output.bytes}} bytes).',
     },
   ],
 };

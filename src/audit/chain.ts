@@ -35,9 +35,11 @@ export type ChainCheck = { ok: true; head: string } | { ok: false; seq: number; 
 export function verifyAudit(entries: AuditEntry[], start = { seq: 0, hash: GENESIS_HASH }): ChainCheck {
   let head = start;
   for (const entry of entries) {
-    if (entry.seq !== head.seq + 1) return { ok: false, seq: entry.seq, reason: `expected seq ${head.seq + 1}` };
+    if (entry.seq !== head.seq + 1)
+      return { ok: false, seq: entry.seq, reason: `expected seq ${head.seq + 1}` };
     if (entry.prevHash !== head.hash) return { ok: false, seq: entry.seq, reason: 'prevHash does not match' };
-    if (hashEntry(entry.prevHash, entry) !== entry.hash) return { ok: false, seq: entry.seq, reason: 'hash does not match' };
+    if (hashEntry(entry.prevHash, entry) !== entry.hash)
+      return { ok: false, seq: entry.seq, reason: 'hash does not match' };
     head = { seq: entry.seq, hash: entry.hash };
   }
   return { ok: true, head: head.hash };

@@ -10,7 +10,10 @@ export class ConfigError extends Error {}
 /** `models[1].price.inputPerMTok: expected number, received string` */
 export function describeIssues(error: z.ZodError, source: string): string {
   const lines = error.issues.map((issue) => {
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const path = issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     return `  ${path || '(top level)'}: ${issue.message}`;
   });
   return `${source} is invalid:\n${lines.join('\n')}`;
@@ -26,7 +29,11 @@ export interface LoadedConfig extends StewardConfig {
 }
 
 /** Parses a config object; defaults fill what is left out, env vars override connection settings. */
-export function parseConfig(input: StewardConfigInput | unknown, source = 'config', baseDir = process.cwd()): LoadedConfig {
+export function parseConfig(
+  input: StewardConfigInput | unknown,
+  source = 'config',
+  baseDir = process.cwd(),
+): LoadedConfig {
   const parsed = configSchema.safeParse(input ?? {});
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, source));
   const config: LoadedConfig = parsed.data;
@@ -47,7 +54,9 @@ export function parseConfig(input: StewardConfigInput | unknown, source = 'confi
   }
   for (const route of config.models) {
     if (route.provider !== 'embedded' && !config.providers[route.provider]) {
-      throw new ConfigError(`${source} is invalid:\n  models: route ${route.id} names provider ${route.provider}, which is not under providers`);
+      throw new ConfigError(
+        `${source} is invalid:\n  models: route ${route.id} names provider ${route.provider}, which is not under providers`,
+      );
     }
   }
   return config;

@@ -33,7 +33,10 @@ export const modelRouteSchema = z
     provider: z.string().min(1),
     model: z.string().min(1),
     trust: trust.default('public'),
-    price: z.object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) }).strict().default({ inputPerMTok: 0, outputPerMTok: 0 }),
+    price: z
+      .object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) })
+      .strict()
+      .default({ inputPerMTok: 0, outputPerMTok: 0 }),
     latencyMs: z.number().positive().optional(),
     /** Size in billions of parameters, so agents can say which model they need. */
     parametersB: z.number().positive().optional(),
@@ -102,9 +105,21 @@ export const configSchema = z
     /** Model routes; empty means the embedded model. */
     models: z.array(modelRouteSchema).default([]),
     computeNodes: z
-      .array(z.object({ id: z.string().min(1), taskQueue: z.string().min(1), trust: trust.default('local'), pricePerJobUsd: z.number().min(0).optional() }).strict())
+      .array(
+        z
+          .object({
+            id: z.string().min(1),
+            taskQueue: z.string().min(1),
+            trust: trust.default('local'),
+            pricePerJobUsd: z.number().min(0).optional(),
+          })
+          .strict(),
+      )
       .default([{ id: 'local', taskQueue: 'steward-node-local', trust: 'local' }]),
-    policy: policySchema.default({ rules: [], approval: { quorum: 1, timeoutSeconds: 3600, onExpiry: 'stop' } }),
+    policy: policySchema.default({
+      rules: [],
+      approval: { quorum: 1, timeoutSeconds: 3600, onExpiry: 'stop' },
+    }),
     limits: limitsSchema.default({
       maxSteps: 20,
       budgetUsd: 1,

@@ -23,7 +23,8 @@ export function buildTaskSpec(config: StewardConfig, tools: ToolRegistry, reques
   let input = request.input ?? agent.defaultInput;
   if (agent.input) {
     const parsed = agent.input.safeParse(input);
-    if (!parsed.success) throw new TaskInputError(describeIssues(parsed.error, `input for agent ${agent.name}`));
+    if (!parsed.success)
+      throw new TaskInputError(describeIssues(parsed.error, `input for agent ${agent.name}`));
     input = parsed.data;
   }
   const { approvers, ...approval } = config.policy.approval;

@@ -4,7 +4,13 @@ import type { AuditEntry } from '../audit/chain';
 import type { ApprovalOutcome } from '../policies/approval';
 import { agentRun } from '../workflows/agentRun';
 import { approveUpdate, auditQuery, cancelSignal, stateQuery } from '../workflows/messages';
-import { StewardAgent, StewardPrincipal, StewardSpendUsd, StewardStatus, StewardStep } from '../workflows/searchAttributes';
+import {
+  StewardAgent,
+  StewardPrincipal,
+  StewardSpendUsd,
+  StewardStatus,
+  StewardStep,
+} from '../workflows/searchAttributes';
 import type { TaskResult, TaskSpec, TaskState } from '../workflows/types';
 import type { BlobStore } from './blobStore';
 
@@ -28,7 +34,12 @@ export class StewardClient {
     private readonly blobs?: BlobStore,
   ) {}
 
-  static async connect(address: string, namespace: string, taskQueue: string, blobs?: BlobStore): Promise<StewardClient> {
+  static async connect(
+    address: string,
+    namespace: string,
+    taskQueue: string,
+    blobs?: BlobStore,
+  ): Promise<StewardClient> {
     const connection = await Connection.connect({ address });
     return new StewardClient(new Client({ connection, namespace }), taskQueue, blobs);
   }
@@ -84,7 +95,13 @@ export class StewardClient {
    */
   async decide(
     taskId: string,
-    decision: { identity: string; decision: 'approve' | 'reject'; reason?: string; approvalId?: string; digest?: string },
+    decision: {
+      identity: string;
+      decision: 'approve' | 'reject';
+      reason?: string;
+      approvalId?: string;
+      digest?: string;
+    },
   ): Promise<{ approvalId: string; outcome: ApprovalOutcome }> {
     let { approvalId, digest } = decision;
     if (!approvalId || !digest) {
@@ -94,7 +111,15 @@ export class StewardClient {
       digest ??= pending.digest;
     }
     return this.handle(taskId).executeUpdate(approveUpdate, {
-      args: [{ approvalId, digest, identity: decision.identity, decision: decision.decision, reason: decision.reason }],
+      args: [
+        {
+          approvalId,
+          digest,
+          identity: decision.identity,
+          decision: decision.decision,
+          reason: decision.reason,
+        },
+      ],
     });
   }
 
@@ -121,7 +146,11 @@ export class StewardClient {
   }
 
   /** Calls `onState` whenever the task's state changes, until the task ends; returns its result. */
-  async follow(taskId: string, onState: (state: TaskState) => void | Promise<void>, pollMs = 250): Promise<TaskResult> {
+  async follow(
+    taskId: string,
+    onState: (state: TaskState) => void | Promise<void>,
+    pollMs = 250,
+  ): Promise<TaskResult> {
     const handle = this.handle(taskId);
     let done = false;
     const result = handle.result().finally(() => {

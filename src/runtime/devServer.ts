@@ -46,22 +46,39 @@ export async function freePort(): Promise<number> {
 }
 
 export function devServerArgs(options: DevServerOptions & { port: number; uiPort: number }): string[] {
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--log-level',
+    'warn',
+  ];
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
-  for (const [name, type] of Object.entries(STEWARD_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  for (const [key, value] of Object.entries(TUNED_DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${key}=${value}`);
+  for (const [name, type] of Object.entries(STEWARD_SEARCH_ATTRIBUTES))
+    args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(TUNED_DYNAMIC_CONFIG))
+    args.push('--dynamic-config-value', `${key}=${value}`);
   return args;
 }
 
 /** Waits until the server answers and Steward's search attributes are registered. */
-async function waitUntilReady(address: string, namespace: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitUntilReady(
+  address: string,
+  namespace: string,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`temporal server exited with code ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null)
+      throw new Error(`temporal server exited with code ${child.exitCode} before it was ready`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
@@ -86,7 +103,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const uiPort = options.uiPort ?? (await freePort());
   const namespace = options.namespace ?? 'default';
   if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
-  const child = spawn(options.cliPath, devServerArgs({ ...options, port, uiPort }), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(options.cliPath, devServerArgs({ ...options, port, uiPort }), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

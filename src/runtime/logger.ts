@@ -11,7 +11,16 @@ export function getLogger(): Logger {
     {
       level: process.env.STEWARD_LOG_LEVEL || 'info',
       redact: {
-        paths: ['apiKey', '*.apiKey', 'headers.authorization', '*.headers.authorization', 'input', '*.input', 'content', '*.content'],
+        paths: [
+          'apiKey',
+          '*.apiKey',
+          'headers.authorization',
+          '*.headers.authorization',
+          'input',
+          '*.input',
+          'content',
+          '*.content',
+        ],
         censor: '[redacted]',
       },
     },

@@ -48,16 +48,23 @@ const HOW_TO_GET_ONE = [
  * Finds the CLI or builds it with Go (3–4 minutes on 2 cores, once: the binary stays in Go's bin
  * directory and is found there next time). Without Go and without a CLI, says the ways out.
  */
-export async function ensureTemporalCli(report: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
+export async function ensureTemporalCli(
+  report: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<string> {
   const found = findTemporalCli();
   if (found) return found;
   const goBin = goBinDir();
   if (!goBin) throw new TemporalCliMissing(HOW_TO_GET_ONE);
-  report(`Building the Temporal CLI (${TEMPORAL_CLI_MODULE}) with Go. This happens once and takes 3-4 minutes on 2 cores…`);
+  report(
+    `Building the Temporal CLI (${TEMPORAL_CLI_MODULE}) with Go. This happens once and takes 3-4 minutes on 2 cores…`,
+  );
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn('go', ['install', TEMPORAL_CLI_MODULE], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const ticker = setInterval(() => report(`  …still building (${Math.round((Date.now() - started) / 1000)} s)`), 20_000);
+    const ticker = setInterval(
+      () => report(`  …still building (${Math.round((Date.now() - started) / 1000)} s)`),
+      20_000,
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -66,11 +73,17 @@ export async function ensureTemporalCli(report: (line: string) => void = (l) => 
     child.on('exit', (code) => {
       clearInterval(ticker);
       if (code === 0) resolve();
-      else reject(new TemporalCliMissing(`go install ${TEMPORAL_CLI_MODULE} failed (exit ${code}):\n${stderr.slice(-2000)}\n\n${HOW_TO_GET_ONE}`));
+      else
+        reject(
+          new TemporalCliMissing(
+            `go install ${TEMPORAL_CLI_MODULE} failed (exit ${code}):\n${stderr.slice(-2000)}\n\n${HOW_TO_GET_ONE}`,
+          ),
+        );
     });
   });
   const built = join(goBin, 'temporal');
-  if (!existsSync(built)) throw new TemporalCliMissing(`go install finished but ${built} is missing.\n\n${HOW_TO_GET_ONE}`);
+  if (!existsSync(built))
+    throw new TemporalCliMissing(`go install finished but ${built} is missing.\n\n${HOW_TO_GET_ONE}`);
   report(`Built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s: ${built}`);
   return built;
 }

@@ -21,7 +21,9 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
     activities: options.activities,
     maxCachedWorkflows: options.maxCachedWorkflows ?? 200,
   });
@@ -31,7 +33,9 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
  * A compute node: a worker polling its own task queue, running the jobs (compute tools) that the
  * compute router sends it. More nodes on more machines are more of these, not new code.
  */
-export async function createComputeNodeWorker(options: Omit<StewardWorkerOptions, 'workflowBundle' | 'maxCachedWorkflows'>): Promise<Worker> {
+export async function createComputeNodeWorker(
+  options: Omit<StewardWorkerOptions, 'workflowBundle' | 'maxCachedWorkflows'>,
+): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',

@@ -35,9 +35,22 @@ import type { ModelStepOutput, ToolStepOutput } from '../activities/types';
 import { FINISH_TOOL } from '../activities/types';
 import { approvalSignal, approveUpdate, auditQuery, cancelSignal, stateQuery } from './messages';
 import { StewardSpendUsd, StewardStatus, StewardStep } from './searchAttributes';
-import type { CarriedState, StopReason, TaskResult, TaskSpec, TaskState, TaskStatus, TranscriptMessage } from './types';
+import type {
+  CarriedState,
+  StopReason,
+  TaskResult,
+  TaskSpec,
+  TaskState,
+  TaskStatus,
+  TranscriptMessage,
+} from './types';
 
-const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES };
+const retry: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
 
 /** Model calls heartbeat from their first second, so a dead worker or a cancel is noticed quickly. */
 const MODEL_OPTIONS: ActivityOptions = {
@@ -122,7 +135,10 @@ class AgentTask {
       if (err instanceof StopTask) return this.finish(err.reason, err.detail);
       if (this.cancelRequest || isCancellation(err)) return this.finish('cancelled', this.cancelDetail());
       if (err instanceof TemplateError) {
-        throw ApplicationFailure.nonRetryable(`agent ${this.spec.agent.name} has a broken plan: ${err.message}`, 'PlanInvalid');
+        throw ApplicationFailure.nonRetryable(
+          `agent ${this.spec.agent.name} has a broken plan: ${err.message}`,
+          'PlanInvalid',
+        );
       }
       throw err;
     }
@@ -132,7 +148,10 @@ class AgentTask {
 
   private async runPlan(): Promise<unknown> {
     const plan = this.spec.agent.plan!;
-    const scope = (): Record<string, unknown> => ({ input: this.spec.input, steps: this.carried.stepResults });
+    const scope = (): Record<string, unknown> => ({
+      input: this.spec.input,
+      steps: this.carried.stepResults,
+    });
     for (; this.carried.planIndex < plan.length; this.carried.planIndex++) {
       await this.maybeContinueAsNew();
       const planStep = plan[this.carried.planIndex]!;
@@ -177,7 +196,10 @@ class AgentTask {
             `${this.spec.agent.instructions}\nCall one tool per turn. When the task is done, call ${FINISH_TOOL} with the result.`,
           ],
         },
-        { role: 'user', content: [typeof this.spec.input === 'string' ? this.spec.input : JSON.stringify(this.spec.input)] },
+        {
+          role: 'user',
+          content: [typeof this.spec.input === 'string' ? this.spec.input : JSON.stringify(this.spec.input)],
+        },
       );
     }
     for (;;) {
@@ -191,7 +213,9 @@ class AgentTask {
       });
       const outcome = await this.act(action, 'model');
       const content: ContentParts =
-        'denied' in outcome ? [`Denied by policy: ${outcome.denied}. Choose another action.`] : [{ json: outcome.output }];
+        'denied' in outcome
+          ? [`Denied by policy: ${outcome.denied}. Choose another action.`]
+          : [{ json: outcome.output }];
       transcript.push({ role: 'tool', toolCallId: action.callId, content });
     }
   }
@@ -224,7 +248,10 @@ class AgentTask {
       this.carried.invalidOutputs++;
       this.audit('action.invalid', { error: invalid.error, count: this.carried.invalidOutputs });
       if (this.carried.invalidOutputs > this.spec.limits.maxInvalidOutputs) {
-        throw new StopTask('invalid_output', `the model gave ${this.carried.invalidOutputs} invalid actions; last: ${invalid.error}`);
+        throw new StopTask(
+          'invalid_output',
+          `the model gave ${this.carried.invalidOutputs} invalid actions; last: ${invalid.error}`,
+        );
       }
       const feedback = `Your last answer was not a valid action: ${invalid.error}. Answer with one valid tool call.`;
       conversation.push({ role: 'assistant', content: [invalid.raw] }, { role: 'user', content: [feedback] });
@@ -243,7 +270,13 @@ class AgentTask {
     stepMaxOutputTokens = this.spec.limits.maxOutputTokens,
   ): Promise<ModelStepOutput> {
     const { dataClass, health } = this.carried;
-    const routes = chooseModelRoutes(this.spec.models, dataClass, this.spec.policy, this.spec.preference, health);
+    const routes = chooseModelRoutes(
+      this.spec.models,
+      dataClass,
+      this.spec.policy,
+      this.spec.preference,
+      health,
+    );
     if (routes.length === 0) throw new StopTask('no_route', `no model may see ${dataClass} data`);
     const inputTokensBound = maxInputTokens(
       utf8Bytes(canonicalJson({ messages, tools })).length,
@@ -259,7 +292,11 @@ class AgentTask {
       try {
         const out = await this.inStepScope(() =>
           callModel.executeWithOptions(
-            { ...MODEL_OPTIONS, ...this.deadlineBound(), summary: `model: ${route.model} via ${route.provider}, step ${step}` },
+            {
+              ...MODEL_OPTIONS,
+              ...this.deadlineBound(),
+              summary: `model: ${route.model} via ${route.provider}, step ${step}`,
+            },
             [
               {
                 taskId: this.spec.taskId,
@@ -292,7 +329,10 @@ class AgentTask {
       }
     }
     if (!affordable) {
-      throw new StopTask('budget_exhausted', `no model call fits in the $${this.spec.limits.budgetUsd} budget`);
+      throw new StopTask(
+        'budget_exhausted',
+        `no model call fits in the $${this.spec.limits.budgetUsd} budget`,
+      );
     }
     throw new StopTask('provider_failure', `every model route failed; last error: ${this.lastError}`);
   }
@@ -315,7 +355,10 @@ class AgentTask {
     }
     if (verdict.decision === 'approve') await this.awaitApproval(action, digest, verdict.ruleIds);
     const tool = this.spec.agent.tools.find((t) => t.name === action.tool)!;
-    const out = tool.placement === 'compute' ? await this.runCompute(tool, action.input) : await this.runWorkerTool(tool, action.input);
+    const out =
+      tool.placement === 'compute'
+        ? await this.runCompute(tool, action.input)
+        : await this.runWorkerTool(tool, action.input);
     this.carried.dataClass = stricterDataClass(this.carried.dataClass, tool.dataClass);
     return { output: out.output };
   }
@@ -339,7 +382,13 @@ class AgentTask {
 
   private async runCompute(tool: ToolDescriptor, input: unknown): Promise<ToolStepOutput> {
     const { dataClass, health } = this.carried;
-    const nodes = chooseComputeNodes(this.spec.computeNodes, dataClass, this.spec.policy, this.spec.preference, health);
+    const nodes = chooseComputeNodes(
+      this.spec.computeNodes,
+      dataClass,
+      this.spec.policy,
+      this.spec.preference,
+      health,
+    );
     if (nodes.length === 0) throw new StopTask('no_route', `no compute node may see ${dataClass} data`);
     for (const node of nodes) {
       const step = this.beginStep(`compute: ${tool.name} on ${node.id}`);
@@ -357,13 +406,21 @@ class AgentTask {
           ),
         );
         this.carried.health[node.id] = { consecutiveFailures: 0 };
-        this.audit('tool.completed', { tool: tool.name, node: node.id, outputDigest: out.outputDigest, bytes: out.bytes });
+        this.audit('tool.completed', {
+          tool: tool.name,
+          node: node.id,
+          outputDigest: out.outputDigest,
+          bytes: out.bytes,
+        });
         return out;
       } catch (err) {
         this.stepFailed(err, node);
       }
     }
-    throw new StopTask('provider_failure', `every compute node failed ${tool.name}; last error: ${this.lastError}`);
+    throw new StopTask(
+      'provider_failure',
+      `every compute node failed ${tool.name}; last error: ${this.lastError}`,
+    );
   }
 
   private toolInput(step: number, tool: ToolDescriptor, input: unknown) {
@@ -376,7 +433,11 @@ class AgentTask {
     };
   }
 
-  private async awaitApproval(action: { tool: string; input: unknown }, digest: string, ruleIds: string[]): Promise<void> {
+  private async awaitApproval(
+    action: { tool: string; input: unknown },
+    digest: string,
+    ruleIds: string[],
+  ): Promise<void> {
     const policy = this.spec.policy.approval;
     const request: ApprovalRequest = {
       id: `approval-${this.carried.step + 1}`,
@@ -393,28 +454,48 @@ class AgentTask {
       ruleIds,
     };
     this.pendingApproval = request;
-    this.audit('approval.requested', { id: request.id, digest, tool: action.tool, approvers: request.approvers, deadline: request.deadline });
+    this.audit('approval.requested', {
+      id: request.id,
+      digest,
+      tool: action.tool,
+      approvers: request.approvers,
+      deadline: request.deadline,
+    });
     this.setStatus('awaiting_approval', `waiting for approval of ${action.tool} (${request.id})`);
     for (;;) {
       const remaining = Date.parse(request.deadline) - Date.now();
-      const decided = await condition(() => approvalOutcome(request) !== 'pending' || !!this.cancelRequest, Math.max(remaining, 1));
+      const decided = await condition(
+        () => approvalOutcome(request) !== 'pending' || !!this.cancelRequest,
+        Math.max(remaining, 1),
+      );
       if (this.cancelRequest) throw new StopTask('cancelled', this.cancelDetail());
       if (decided) break;
-      if (Date.now() >= this.deadlineMs) throw new StopTask('deadline', `task deadline passed while waiting for ${request.id}`);
+      if (Date.now() >= this.deadlineMs)
+        throw new StopTask('deadline', `task deadline passed while waiting for ${request.id}`);
       if (request.onExpiry === 'escalate' && !request.escalated && policy.escalateTo?.length) {
         request.escalated = true;
         request.approvers = [...policy.escalateTo];
         request.deadline = this.deadlineIn(policy.escalationTimeoutSeconds ?? policy.timeoutSeconds);
-        this.audit('approval.escalated', { id: request.id, approvers: request.approvers, deadline: request.deadline });
+        this.audit('approval.escalated', {
+          id: request.id,
+          approvers: request.approvers,
+          deadline: request.deadline,
+        });
         continue;
       }
       this.audit('approval.expired', { id: request.id });
-      throw new StopTask('approval_expired', `${request.id} for ${action.tool} was not decided by ${request.deadline}`);
+      throw new StopTask(
+        'approval_expired',
+        `${request.id} for ${action.tool} was not decided by ${request.deadline}`,
+      );
     }
     this.pendingApproval = undefined;
     if (approvalOutcome(request) === 'rejected') {
       const rejection = request.decisions.find((d) => d.decision === 'reject')!;
-      throw new StopTask('approval_rejected', `${rejection.identity} rejected ${action.tool}: ${rejection.reason ?? 'no reason given'}`);
+      throw new StopTask(
+        'approval_rejected',
+        `${rejection.identity} rejected ${action.tool}: ${rejection.reason ?? 'no reason given'}`,
+      );
     }
     this.setStatus('running', `approved ${action.tool}`);
   }
@@ -471,7 +552,8 @@ class AgentTask {
 
   private stepFailed(err: unknown, route?: { id: string }): void {
     if (this.cancelRequest || isCancellation(err)) throw new StopTask('cancelled', this.cancelDetail());
-    if (Date.now() >= this.deadlineMs) throw new StopTask('deadline', 'the task deadline passed during a step');
+    if (Date.now() >= this.deadlineMs)
+      throw new StopTask('deadline', 'the task deadline passed during a step');
     const message = describeFailure(err);
     this.lastError = route ? `${route.id}: ${message}` : message;
     if (route) {
@@ -492,7 +574,10 @@ class AgentTask {
     if (!workflowInfo().continueAsNewSuggested && !(perRun && this.stepsThisRun >= perRun)) return;
     await condition(allHandlersFinished);
     this.audit('task.continued', { run: this.carried.runs + 1 });
-    await continueAsNew<typeof agentRun>({ ...this.spec, carried: { ...this.carried, runs: this.carried.runs + 1 } });
+    await continueAsNew<typeof agentRun>({
+      ...this.spec,
+      carried: { ...this.carried, runs: this.carried.runs + 1 },
+    });
   }
 
   // ---- what the outside sees ----------------------------------------------------------------------
@@ -516,7 +601,11 @@ class AgentTask {
     setHandler(approvalSignal, (input) => {
       const problem = checkDecision(this.pendingApproval, input);
       if (problem) {
-        this.audit('approval.refused', { identity: input?.identity ?? null, approvalId: input?.approvalId ?? null, problem });
+        this.audit('approval.refused', {
+          identity: input?.identity ?? null,
+          approvalId: input?.approvalId ?? null,
+          problem,
+        });
         return;
       }
       this.recordDecision(input);
@@ -524,7 +613,10 @@ class AgentTask {
     setHandler(cancelSignal, (input) => {
       if (this.cancelRequest || this.status === 'completed' || this.status === 'stopped') return;
       this.cancelRequest = input ?? {};
-      this.audit('task.cancel_requested', { identity: input?.identity ?? null, reason: input?.reason ?? null });
+      this.audit('task.cancel_requested', {
+        identity: input?.identity ?? null,
+        reason: input?.reason ?? null,
+      });
       this.stepScope?.cancel();
     });
   }
@@ -558,7 +650,11 @@ class AgentTask {
     this.stopDetail = detail;
     const status = reason === 'completed' ? 'completed' : 'stopped';
     if (status === 'stopped') this.result = undefined; // a stopped task never reports a result
-    this.audit(status === 'completed' ? 'task.completed' : 'task.stopped', { reason, detail, spendUsd: this.carried.spendUsd });
+    this.audit(status === 'completed' ? 'task.completed' : 'task.stopped', {
+      reason,
+      detail,
+      spendUsd: this.carried.spendUsd,
+    });
     this.setStatus(status, reason === 'completed' ? 'completed' : `stopped: ${reason} (${detail})`);
     const head = this.carried.audit.at(-1)!;
     return {
@@ -613,4 +709,3 @@ function describeFailure(err: unknown): string {
   if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
   return cause instanceof Error ? cause.message : String(cause);
 }
-

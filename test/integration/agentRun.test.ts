@@ -33,13 +33,24 @@ describe('agentRun on a real Temporal dev server', () => {
     const handle = await harness.client.start(spec);
     const result = await handle.result();
 
-    expect(result).toMatchObject({ status: 'completed', stopReason: 'completed', result: 'three words', steps: 5 });
+    expect(result).toMatchObject({
+      status: 'completed',
+      stopReason: 'completed',
+      result: 'three words',
+      steps: 5,
+    });
     // usage 40+10 twice and 100+5 once, at $1 / $2 per million tokens
     expect(result.spendUsd).toBeCloseTo((180 * 1 + 25 * 2) / 1e6, 9);
     const audit = await harness.client.audit(spec.taskId);
     expect(verifyAudit(audit)).toEqual({ ok: true, head: result.auditHead });
     expect(audit.map((e) => e.kind)).toEqual(
-      expect.arrayContaining(['task.started', 'model.called', 'policy.decided', 'tool.completed', 'task.completed']),
+      expect.arrayContaining([
+        'task.started',
+        'model.called',
+        'policy.decided',
+        'tool.completed',
+        'task.completed',
+      ]),
     );
     const computeEntry = audit.find((e) => e.kind === 'tool.completed' && e.data.tool === 'text_stats')!;
     expect(computeEntry.data.node).toBe('local');
@@ -50,7 +61,10 @@ describe('agentRun on a real Temporal dev server', () => {
     const history = await handle.fetchHistory();
     const summaries = history
       .events!.filter((e) => e.activityTaskScheduledEventAttributes)
-      .map((e) => e.userMetadata?.summary?.data && JSON.parse(Buffer.from(e.userMetadata.summary.data).toString()));
+      .map(
+        (e) =>
+          e.userMetadata?.summary?.data && JSON.parse(Buffer.from(e.userMetadata.summary.data).toString()),
+      );
     expect(summaries).toEqual([
       'model: mock-large via mock, step 1',
       'tool: read_file, step 2',
@@ -68,28 +82,53 @@ describe('agentRun on a real Temporal dev server', () => {
     );
     const spec = harness.spec(freeAgent, { input: 'write hello to out.txt' });
     const handle = await harness.client.start(spec);
-    const pending = await eventually(async () => (await harness.client.state(spec.taskId)).pendingApproval, 'approval request');
-    expect(pending).toMatchObject({ action: { tool: 'write_file', input: { path: 'out.txt', content: 'hello' } }, approvers: ['alice'] });
+    const pending = await eventually(
+      async () => (await harness.client.state(spec.taskId)).pendingApproval,
+      'approval request',
+    );
+    expect(pending).toMatchObject({
+      action: { tool: 'write_file', input: { path: 'out.txt', content: 'hello' } },
+      approvers: ['alice'],
+    });
     expect((await harness.client.state(spec.taskId)).status).toBe('awaiting_approval');
 
-    await expect(harness.client.decide(spec.taskId, { identity: 'mallory', decision: 'approve' })).rejects.toThrow(
-      WorkflowUpdateFailedError,
-    );
     await expect(
-      harness.client.decide(spec.taskId, { identity: 'alice', decision: 'approve', approvalId: pending.id, digest: 'f'.repeat(64) }),
+      harness.client.decide(spec.taskId, { identity: 'mallory', decision: 'approve' }),
     ).rejects.toThrow(WorkflowUpdateFailedError);
     await expect(
-      harness.client.decide(spec.taskId, { identity: 'alice', decision: 'approve', approvalId: 'approval-99', digest: pending.digest }),
+      harness.client.decide(spec.taskId, {
+        identity: 'alice',
+        decision: 'approve',
+        approvalId: pending.id,
+        digest: 'f'.repeat(64),
+      }),
+    ).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(
+      harness.client.decide(spec.taskId, {
+        identity: 'alice',
+        decision: 'approve',
+        approvalId: 'approval-99',
+        digest: pending.digest,
+      }),
     ).rejects.toThrow(WorkflowUpdateFailedError);
 
-    const decided = await harness.client.decide(spec.taskId, { identity: 'alice', decision: 'approve', reason: 'looks right' });
+    const decided = await harness.client.decide(spec.taskId, {
+      identity: 'alice',
+      decision: 'approve',
+      reason: 'looks right',
+    });
     expect(decided).toEqual({ approvalId: pending.id, outcome: 'approved' });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', result: 'written' });
     expect(readFileSync(join(harness.workspace, 'out.txt'), 'utf8')).toBe('hello');
     const audit = await harness.client.audit(spec.taskId);
     const decision = audit.find((e) => e.kind === 'approval.decided')!;
-    expect(decision.data).toMatchObject({ identity: 'alice', decision: 'approve', reason: 'looks right', digest: pending.digest });
+    expect(decision.data).toMatchObject({
+      identity: 'alice',
+      decision: 'approve',
+      reason: 'looks right',
+      digest: pending.digest,
+    });
     expect(Date.parse(decision.at)).toBeGreaterThan(0);
     expect(audit.filter((e) => e.kind === 'approval.decided')).toHaveLength(1); // refused attempts left no mark
     await recordHistory('approval-granted', handle);
@@ -99,7 +138,10 @@ describe('agentRun on a real Temporal dev server', () => {
     harness.mock.reply({ tool: 'write_file', args: { path: 'never.txt', content: 'no' } });
     const spec = harness.spec(freeAgent, { input: 'write never.txt' });
     const handle = await harness.client.start(spec);
-    await eventually(async () => (await harness.client.state(spec.taskId)).pendingApproval, 'approval request');
+    await eventually(
+      async () => (await harness.client.state(spec.taskId)).pendingApproval,
+      'approval request',
+    );
     await harness.client.decide(spec.taskId, { identity: 'alice', decision: 'reject', reason: 'not today' });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'approval_rejected' });
@@ -128,7 +170,13 @@ describe('agentRun on a real Temporal dev server', () => {
     const config = { ...harness.config() };
     config.policy = {
       ...config.policy,
-      approval: { ...config.policy.approval, timeoutSeconds: 1, onExpiry: 'escalate', escalateTo: ['carol'], escalationTimeoutSeconds: 60 },
+      approval: {
+        ...config.policy.approval,
+        timeoutSeconds: 1,
+        onExpiry: 'escalate',
+        escalateTo: ['carol'],
+        escalationTimeoutSeconds: 60,
+      },
     };
     const spec = harness.spec(freeAgent, { input: 'write esc.txt' }, config);
     const handle = await harness.client.start(spec);
@@ -137,18 +185,36 @@ describe('agentRun on a real Temporal dev server', () => {
       return pending?.escalated ? pending : undefined;
     }, 'escalation');
     expect(escalated.approvers).toEqual(['carol']);
-    await expect(harness.client.decide(spec.taskId, { identity: 'alice', decision: 'approve' })).rejects.toThrow();
+    await expect(
+      harness.client.decide(spec.taskId, { identity: 'alice', decision: 'approve' }),
+    ).rejects.toThrow();
     await harness.client.decide(spec.taskId, { identity: 'carol', decision: 'approve' });
     expect(await handle.result()).toMatchObject({ status: 'completed', result: 'done' });
   });
 
   test('a provider that keeps failing falls back to the next route, and the spend is the real one', async () => {
     harness.mock.otherwise({ status: 500 });
-    harness.mock2.reply({ tool: 'finish', args: { result: 'from the fallback' }, usage: { prompt: 10, completion: 10 } });
+    harness.mock2.reply({
+      tool: 'finish',
+      args: { result: 'from the fallback' },
+      usage: { prompt: 10, completion: 10 },
+    });
     const config = harness.config();
     config.models = [
-      { id: 'cheap', provider: 'mock', model: 'flaky', trust: 'public', price: { inputPerMTok: 0.5, outputPerMTok: 0.5 } },
-      { id: 'backup', provider: 'mock2', model: 'steady', trust: 'public', price: { inputPerMTok: 3, outputPerMTok: 3 } },
+      {
+        id: 'cheap',
+        provider: 'mock',
+        model: 'flaky',
+        trust: 'public',
+        price: { inputPerMTok: 0.5, outputPerMTok: 0.5 },
+      },
+      {
+        id: 'backup',
+        provider: 'mock2',
+        model: 'steady',
+        trust: 'public',
+        price: { inputPerMTok: 3, outputPerMTok: 3 },
+      },
     ];
     const spec = harness.spec(freeAgent, { input: 'anything' }, config);
     const before = harness.mock.requests.length;
@@ -163,7 +229,15 @@ describe('agentRun on a real Temporal dev server', () => {
 
   test('when every route fails the task stops with provider_failure instead of inventing an answer', async () => {
     const config = harness.config();
-    config.models = [{ id: 'only', provider: 'mock', model: 'broken', trust: 'public', price: { inputPerMTok: 1, outputPerMTok: 1 } }];
+    config.models = [
+      {
+        id: 'only',
+        provider: 'mock',
+        model: 'broken',
+        trust: 'public',
+        price: { inputPerMTok: 1, outputPerMTok: 1 },
+      },
+    ];
     harness.mock.reply({ status: 401, body: '{"error":{"message":"bad key"}}' });
     const spec = harness.spec(freeAgent, { input: 'anything' }, config);
     const before = harness.mock.requests.length;
@@ -178,18 +252,36 @@ describe('agentRun on a real Temporal dev server', () => {
     harness.mock.reply({ stallMs: 20_000 });
     const spec = harness.spec(freeAgent, { input: 'slow' });
     const handle = await harness.client.start(spec);
-    await eventually(async () => ((await harness.client.state(spec.taskId)).current?.startsWith('model') ? true : undefined), 'model step');
+    await eventually(
+      async () => ((await harness.client.state(spec.taskId)).current?.startsWith('model') ? true : undefined),
+      'model step',
+    );
     await harness.client.cancel(spec.taskId, 'bob', 'changed my mind');
     const result = await handle.result();
-    expect(result).toMatchObject({ status: 'stopped', stopReason: 'cancelled', detail: 'cancelled by bob: changed my mind' });
+    expect(result).toMatchObject({
+      status: 'stopped',
+      stopReason: 'cancelled',
+      detail: 'cancelled by bob: changed my mind',
+    });
     await recordHistory('cancelled', handle);
   });
 
   test('the budget is never exceeded: a step that cannot fit is not started', async () => {
-    harness.mock.reply({ tool: 'read_file', args: { path: 'a.txt' } }, { tool: 'finish', args: { result: 'never reached' } });
+    harness.mock.reply(
+      { tool: 'read_file', args: { path: 'a.txt' } },
+      { tool: 'finish', args: { result: 'never reached' } },
+    );
     harness.writeWorkspaceFile('a.txt', 'x'.repeat(5000));
     const config = harness.config();
-    config.models = [{ id: 'pricey', provider: 'mock', model: 'gold', trust: 'public', price: { inputPerMTok: 100, outputPerMTok: 100 } }];
+    config.models = [
+      {
+        id: 'pricey',
+        provider: 'mock',
+        model: 'gold',
+        trust: 'public',
+        price: { inputPerMTok: 100, outputPerMTok: 100 },
+      },
+    ];
     // the first call fits (about 1 KB of prompt at $100/M tokens); the second carries 5 KB more and does not
     const spec = harness.spec(freeAgent, { input: 'read a.txt', limits: { budgetUsd: 0.3 } }, config);
     const before = harness.mock.requests.length;
@@ -221,7 +313,9 @@ describe('agentRun on a real Temporal dev server', () => {
   test('a denied action is fed back to the model; repeated denials stop the task', async () => {
     harness.mock.otherwise({ tool: 'write_file', args: { path: 'secrets.txt', content: 'x' } });
     const config = harness.config();
-    config.policy.rules = [{ id: 'no-writes', tools: ['write_file'], decision: 'deny', reason: 'this agent may not write' }];
+    config.policy.rules = [
+      { id: 'no-writes', tools: ['write_file'], decision: 'deny', reason: 'this agent may not write' },
+    ];
     const spec = harness.spec(freeAgent, { input: 'write it', limits: { maxDenials: 1 } }, config);
     const before = harness.mock.requests.length;
     const result = await (await harness.client.start(spec)).result();
@@ -231,7 +325,9 @@ describe('agentRun on a real Temporal dev server', () => {
     const fed = harness.mock.requests.at(-1)!.body.messages.at(-1)!;
     expect(fed).toMatchObject({ role: 'tool' });
     expect(fed.content).toContain('Denied by policy: this agent may not write');
-    const policyEntries = (await harness.client.audit(spec.taskId)).filter((e) => e.kind === 'policy.decided');
+    const policyEntries = (await harness.client.audit(spec.taskId)).filter(
+      (e) => e.kind === 'policy.decided',
+    );
     expect(policyEntries.map((e) => e.data.ruleIds)).toEqual([['no-writes'], ['no-writes']]);
   });
 
@@ -246,7 +342,10 @@ describe('agentRun on a real Temporal dev server', () => {
   test('large tool output goes to the blob store; history carries its hash and the model still sees it', async () => {
     const big = 'word '.repeat(30_000); // 150 KB
     harness.writeWorkspaceFile('big.txt', big);
-    harness.mock.reply({ tool: 'read_file', args: { path: 'big.txt' } }, { tool: 'finish', args: { result: 'read it' } });
+    harness.mock.reply(
+      { tool: 'read_file', args: { path: 'big.txt' } },
+      { tool: 'finish', args: { result: 'read it' } },
+    );
     const spec = harness.spec(freeAgent, { input: 'read big.txt' });
     const handle = await harness.client.start(spec);
     expect(await handle.result()).toMatchObject({ status: 'completed' });
@@ -258,10 +357,10 @@ describe('agentRun on a real Temporal dev server', () => {
 
   test('a long task continues as new and carries its state, audit chain included', async () => {
     harness.writeWorkspaceFile('c.txt', 'c');
-    harness.mock.reply(
-      ...Array.from({ length: 3 }, () => ({ tool: 'read_file', args: { path: 'c.txt' } })),
-      { tool: 'finish', args: { result: 'after three reads' } },
-    );
+    harness.mock.reply(...Array.from({ length: 3 }, () => ({ tool: 'read_file', args: { path: 'c.txt' } })), {
+      tool: 'finish',
+      args: { result: 'after three reads' },
+    });
     const spec = harness.spec(freeAgent, { input: 'read c.txt three times', limits: { stepsPerRun: 2 } });
     const handle = await harness.client.start(spec);
     const result = await handle.result();
@@ -269,7 +368,11 @@ describe('agentRun on a real Temporal dev server', () => {
     const audit = await harness.client.audit(spec.taskId);
     expect(audit.filter((e) => e.kind === 'task.continued').length).toBeGreaterThanOrEqual(2);
     expect(verifyAudit(audit)).toEqual({ ok: true, head: result.auditHead });
-    const describe = await handle.describe();
-    expect(describe.runId).not.toBe(handle.firstExecutionRunId);
+    const count = async () =>
+      (await harness.client.client.workflow.count(`WorkflowId = '${spec.taskId}'`)).count;
+    await eventually(
+      async () => ((await count()) >= 3 ? true : undefined),
+      'three runs of the task in visibility',
+    );
   });
 });

@@ -25,10 +25,14 @@ const chargeAgent: AgentDefinition = {
 };
 
 function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(__dirname, '..', 'support', 'workerProcess.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--require', 'tsx/cjs', join(__dirname, '..', 'support', 'workerProcess.ts')],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('worker ready')) resolve(child);
@@ -41,10 +45,25 @@ test('a worker killed with SIGKILL in the middle of a side-effecting tool is rep
   const ledger = await new LedgerServer().start();
   const dir = mkdtempSync(join(process.env.STEWARD_TEST_DIR ?? '/tmp', 'kill-'));
   const taskQueue = uniqueName('kill');
-  const env = { TASK_QUEUE: taskQueue, WORKSPACE: dir, BLOB_DIR: join(dir, 'blobs'), LEDGER_URL: ledger.url, TEMPORAL_ADDRESS: testAddress() };
-  const config = parseConfig({ policy: { rules: [{ id: 'test/allow-charges', tools: ['slow_charge'], decision: 'allow' }] } });
-  const tools = new ToolRegistry().register(...builtinTools({ workspace: dir, httpAllowlist: [] }), slowCharge);
-  const spec = buildTaskSpec(config, tools, { agent: chargeAgent, principal: 'bob', taskId: uniqueName('charge') });
+  const env = {
+    TASK_QUEUE: taskQueue,
+    WORKSPACE: dir,
+    BLOB_DIR: join(dir, 'blobs'),
+    LEDGER_URL: ledger.url,
+    TEMPORAL_ADDRESS: testAddress(),
+  };
+  const config = parseConfig({
+    policy: { rules: [{ id: 'test/allow-charges', tools: ['slow_charge'], decision: 'allow' }] },
+  });
+  const tools = new ToolRegistry().register(
+    ...builtinTools({ workspace: dir, httpAllowlist: [] }),
+    slowCharge,
+  );
+  const spec = buildTaskSpec(config, tools, {
+    agent: chargeAgent,
+    principal: 'bob',
+    taskId: uniqueName('charge'),
+  });
   const connection = await Connection.connect({ address: testAddress() });
   const client = new StewardClient(new Client({ connection }), taskQueue);
 
@@ -63,7 +82,9 @@ test('a worker killed with SIGKILL in the middle of a side-effecting tool is rep
     expect(result).toMatchObject({ status: 'completed', result: 'charge 1' });
     expect(ledger.effects.size).toBe(1); // exactly once…
     expect(ledger.requests).toBe(2); // …although the retried tool called the ledger again with the same key
-    const failures = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskTimedOutEventAttributes);
+    const failures = (await handle.fetchHistory()).events!.filter(
+      (e) => e.activityTaskTimedOutEventAttributes,
+    );
     expect(failures).toHaveLength(0); // the retry happened within the activity, not as a new step
     await recordHistory('worker-killed-mid-tool', handle);
   } finally {

@@ -25,7 +25,10 @@ export function uniqueName(prefix: string): string {
 
 export function testAddress(): string {
   const address = process.env.TEMPORAL_ADDRESS;
-  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the tests through jest, whose global setup starts a server');
+  if (!address)
+    throw new Error(
+      'TEMPORAL_ADDRESS is not set: run the tests through jest, whose global setup starts a server',
+    );
   return address;
 }
 
@@ -73,7 +76,13 @@ export class Harness {
           mock2: { kind: 'openai-compatible', baseURL: this.mock2.url },
         },
         models: [
-          { id: 'primary', provider: 'mock', model: 'mock-large', trust: 'public', price: { inputPerMTok: 1, outputPerMTok: 2 } },
+          {
+            id: 'primary',
+            provider: 'mock',
+            model: 'mock-large',
+            trust: 'public',
+            price: { inputPerMTok: 1, outputPerMTok: 2 },
+          },
         ],
         computeNodes: [{ id: 'local', taskQueue: this.nodeQueue, trust: 'local' }],
         tools: { workspace: this.workspace, httpAllowlist: ['http://127.0.0.1'] },
@@ -105,7 +114,9 @@ export class Harness {
       }),
     );
     if (this.options.computeNode !== false) {
-      this.workers.push(await createComputeNodeWorker({ connection: this.connection, taskQueue: this.nodeQueue, activities }));
+      this.workers.push(
+        await createComputeNodeWorker({ connection: this.connection, taskQueue: this.nodeQueue, activities }),
+      );
     }
     this.running = this.workers.map((w) => w.run());
     const connection = await Connection.connect({ address: testAddress() });
@@ -114,7 +125,12 @@ export class Harness {
   }
 
   spec(agent: AgentDefinition, request: Partial<TaskRequest> = {}, config = this.config()): TaskSpec {
-    return buildTaskSpec(config, this.tools, { principal: 'bob', taskId: uniqueName(agent.name), ...request, agent });
+    return buildTaskSpec(config, this.tools, {
+      principal: 'bob',
+      taskId: uniqueName(agent.name),
+      ...request,
+      agent,
+    });
   }
 
   writeWorkspaceFile(path: string, content: string): void {
@@ -131,7 +147,11 @@ export class Harness {
 }
 
 /** Polls until `check` returns a value other than undefined; fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -143,5 +163,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+  );
 }

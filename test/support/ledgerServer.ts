@@ -26,7 +26,9 @@ export class LedgerServer {
         return;
       }
       if (!this.effects.has(key)) this.effects.set(key, { id: this.effects.size + 1, body: JSON.parse(raw) });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ chargeId: this.effects.get(key)!.id }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ chargeId: this.effects.get(key)!.id }));
       for (const l of this.listeners) l();
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));

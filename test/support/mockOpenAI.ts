@@ -103,7 +103,10 @@ export class MockOpenAI {
               {
                 id: `call_${this.requests.length}`,
                 type: 'function',
-                function: { name: reply.tool, arguments: 'rawArgs' in reply ? reply.rawArgs : JSON.stringify(reply.args) },
+                function: {
+                  name: reply.tool,
+                  arguments: 'rawArgs' in reply ? reply.rawArgs : JSON.stringify(reply.args),
+                },
               },
             ],
           };
@@ -115,7 +118,11 @@ export class MockOpenAI {
         created: Math.floor(Date.now() / 1000),
         model: body.model,
         choices: [{ index: 0, message, finish_reason: 'text' in reply ? 'stop' : 'tool_calls' }],
-        usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion },
+        usage: {
+          prompt_tokens: usage.prompt,
+          completion_tokens: usage.completion,
+          total_tokens: usage.prompt + usage.completion,
+        },
       }),
     );
   }

@@ -13,7 +13,16 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
   if (process.env.RECORD_REPLAY !== '1') return;
   const json = execFileSync(
     findTemporalCli()!,
-    ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', process.env.TEMPORAL_ADDRESS!, '--output', 'json'],
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      handle.workflowId,
+      '--address',
+      process.env.TEMPORAL_ADDRESS!,
+      '--output',
+      'json',
+    ],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
   writeFileSync(join(__dirname, '..', 'replay', `${name}.json`), json);

@@ -22,4 +22,3 @@ export const slowCharge = defineTool({
     return body;
   },
 });
-

@@ -20,8 +20,16 @@ const env = (name: string): string => {
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const tools = new ToolRegistry().register(...builtinTools({ workspace: env('WORKSPACE'), httpAllowlist: [] }), slowCharge);
-  const activities = createActivities({ providers: new Map(), tools, blobs: new BlobStore(env('BLOB_DIR')), logger: pino({ level: 'silent' }) });
+  const tools = new ToolRegistry().register(
+    ...builtinTools({ workspace: env('WORKSPACE'), httpAllowlist: [] }),
+    slowCharge,
+  );
+  const activities = createActivities({
+    providers: new Map(),
+    tools,
+    blobs: new BlobStore(env('BLOB_DIR')),
+    logger: pino({ level: 'silent' }),
+  });
   const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
   const worker = await createStewardWorker({
     connection,

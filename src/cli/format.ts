@@ -1,0 +1,100 @@
+import type { ModelFetchProgress } from '../providers/modelFiles';
+import type { TaskSummary } from '../runtime/client';
+import type { TaskResult, TaskState } from '../workflows/types';
+
+export const usd = (value: number): string => `$${value.toFixed(6)}`;
+
+export function uiLink(uiUrl: string | undefined, namespace: string, taskId: string): string | undefined {
+  return (
+    uiUrl && `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(taskId)}`
+  );
+}
+
+/** One line of live progress: what the task is doing now. */
+export function progressLine(state: TaskState): string {
+  const doing =
+    state.current ?? (state.status === 'awaiting_approval' ? 'waiting for approval' : state.status);
+  return `  step ${String(state.step).padStart(2)}  ${doing.padEnd(44)} ${usd(state.spendUsd)}`;
+}
+
+export function approvalText(state: TaskState): string {
+  const pending = state.pendingApproval!;
+  const input = JSON.stringify(pending.action.input, null, 2).split('\n').join('\n      ');
+  return [
+    `  Approval needed (${pending.id}): ${pending.action.tool}`,
+    `      ${input}`,
+    `    approvers: ${pending.approvers.join(', ')} · quorum ${pending.quorum} · deadline ${pending.deadline}`,
+    `    digest: ${pending.digest}`,
+  ].join('\n');
+}
+
+export function resultText(result: TaskResult, seconds: number): string {
+  const head = result.status === 'completed' ? 'completed' : `stopped: ${result.stopReason}`;
+  const lines = [`${head} in ${seconds.toFixed(1)} s · ${result.steps} steps · ${usd(result.spendUsd)}`];
+  if (result.detail) lines.push(`  reason: ${result.detail}`);
+  if (result.result !== undefined)
+    lines.push(
+      `  result: ${typeof result.result === 'string' ? result.result : JSON.stringify(result.result)}`,
+    );
+  lines.push(`  audit: ${result.auditEntries} entries, head ${result.auditHead.slice(0, 16)}…`);
+  return lines.join('\n');
+}
+
+export function stateText(state: TaskState): string {
+  const lines = [
+    `task ${state.taskId} · agent ${state.agent} · for ${state.principal}`,
+    `  status: ${state.status}${state.stopReason ? ` (${state.stopReason}${state.stopDetail ? `: ${state.stopDetail}` : ''})` : ''}`,
+    `  step: ${state.step} · spend: ${usd(state.spendUsd)} of ${usd(state.budgetUsd)} · data: ${state.dataClass}`,
+    `  started: ${state.startedAt} · deadline: ${state.deadline}`,
+  ];
+  if (state.current) lines.push(`  now: ${state.current}`);
+  if (state.lastError) lines.push(`  last error: ${state.lastError}`);
+  if (state.pendingApproval) lines.push(approvalText(state));
+  if (state.result !== undefined) lines.push(`  result: ${JSON.stringify(state.result)}`);
+  lines.push(`  audit: ${state.audit.entries} entries, head ${state.audit.head.slice(0, 16)}…`);
+  return lines.join('\n');
+}
+
+export function listText(tasks: TaskSummary[]): string {
+  if (tasks.length === 0) return 'no tasks yet';
+  const rows = tasks.map((t) =>
+    [
+      t.taskId.padEnd(32),
+      (t.agent ?? '').padEnd(16),
+      t.status.padEnd(18),
+      String(t.step ?? '').padStart(4),
+      usd(t.spendUsd ?? 0),
+      t.startTime.toISOString(),
+    ].join('  '),
+  );
+  return [
+    ['TASK'.padEnd(32), 'AGENT'.padEnd(16), 'STATUS'.padEnd(18), 'STEP', 'SPEND'.padEnd(9), 'STARTED'].join(
+      '  ',
+    ),
+    ...rows,
+  ].join('\n');
+}
+
+/** A progress bar on stderr for fetching the model's weights; redraws in place on a terminal. */
+export function modelProgressPrinter(
+  stream: NodeJS.WriteStream = process.stderr,
+): (p: ModelFetchProgress) => void {
+  let lastPrinted = 0;
+  return ({ phase, bytes, total }) => {
+    const now = Date.now();
+    const finished = total !== undefined && bytes >= total;
+    if (!finished && now - lastPrinted < (stream.isTTY ? 100 : 2000)) return;
+    lastPrinted = now;
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    const label = { verify: 'checking model', download: 'downloading model', extract: 'unpacking model' }[
+      phase
+    ];
+    let line = `${label}: ${mb(bytes)} MB`;
+    if (total) {
+      const width = 30;
+      const filled = Math.round((bytes / total) * width);
+      line = `${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${mb(bytes)}/${mb(total)} MB`;
+    }
+    stream.write(stream.isTTY ? `\r${line}${finished ? '\n' : ''}` : `${line}\n`);
+  };
+}
