@@ -1,4 +1,5 @@
 import type { ModelFetchProgress } from '../providers/modelFiles';
+import type { AuditEntry } from '../audit/chain';
 import type { TaskSummary } from '../runtime/client';
 import type { TaskResult, TaskState } from '../workflows/types';
 
@@ -10,11 +11,27 @@ export function uiLink(uiUrl: string | undefined, namespace: string, taskId: str
   );
 }
 
-/** One line of live progress: what the task is doing now. */
-export function progressLine(state: TaskState): string {
-  const doing =
-    state.current ?? (state.status === 'awaiting_approval' ? 'waiting for approval' : state.status);
-  return `  step ${String(state.step).padStart(2)}  ${doing.padEnd(44)} ${usd(state.spendUsd)}`;
+/** A line of live progress for an audit entry worth showing, or undefined. */
+export function progressLine(entry: AuditEntry, spendUsd: number): string | undefined {
+  const d = entry.data as Record<string, string | number | undefined>;
+  const at = (text: string) =>
+    `  step ${String(entry.step).padStart(2)}  ${text.padEnd(52)} ${usd(spendUsd)}`;
+  switch (entry.kind) {
+    case 'model.called':
+      return at(`model: ${d.model} via ${d.provider}`);
+    case 'tool.completed':
+      return at(d.node ? `compute: ${d.tool} on node ${d.node}` : `tool: ${d.tool}`);
+    case 'step.failed':
+      return at(`failed${d.route ? ` on ${d.route}` : ''}: ${String(d.error).slice(0, 120)}`);
+    case 'policy.decided':
+      return d.decision === 'deny' ? at(`denied ${d.tool}: ${d.reason}`) : undefined;
+    case 'approval.decided':
+      return at(`${d.decision === 'approve' ? 'approved' : 'rejected'} by ${d.identity}`);
+    case 'approval.escalated':
+      return at(`approval escalated to ${String(d.approvers)}`);
+    default:
+      return undefined;
+  }
 }
 
 export function approvalText(state: TaskState): string {

@@ -125,7 +125,7 @@ function blobStore(config: LoadedConfig): BlobStore {
 async function connectOrEmbed(config: LoadedConfig): Promise<Session> {
   if (findServer(config)) return connect(config);
   note('Starting the embedded Temporal dev server and a worker in this process…');
-  installTemporalRuntime(getLogger());
+  installTemporalRuntime(getLogger(), 'ERROR');
   const server = await startEmbeddedServer(config, { report: note });
   let workers: Workers | undefined;
   try {
@@ -220,11 +220,11 @@ async function run(config: LoadedConfig, positionals: string[], options: Options
 
     const interactive = Boolean(options.interactive || process.stdin.isTTY);
     const asked = new Set<string>();
-    let lastLine = '';
-    const result = await session.client.follow(spec.taskId, async (state) => {
-      const line = progressLine(state);
-      if (line !== lastLine && state.status !== 'completed' && state.status !== 'stopped') say(line);
-      lastLine = line;
+    const result = await session.client.follow(spec.taskId, async (state, entries) => {
+      for (const entry of entries) {
+        const line = progressLine(entry, state.spendUsd);
+        if (line) say(line);
+      }
       const pending = state.pendingApproval;
       if (!pending || asked.has(pending.id)) return;
       asked.add(pending.id);

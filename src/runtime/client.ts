@@ -145,10 +145,13 @@ export class StewardClient {
     return out;
   }
 
-  /** Calls `onState` whenever the task's state changes, until the task ends; returns its result. */
+  /**
+   * Calls `onChange` whenever the task's state changes, with the audit entries added since the last
+   * call, until the task ends; returns its result.
+   */
   async follow(
     taskId: string,
-    onState: (state: TaskState) => void | Promise<void>,
+    onChange: (state: TaskState, newEntries: AuditEntry[]) => void | Promise<void>,
     pollMs = 250,
   ): Promise<TaskResult> {
     const handle = this.handle(taskId);
@@ -157,19 +160,23 @@ export class StewardClient {
       done = true;
     });
     let last = '';
+    let seen = 0;
+    const poll = async (): Promise<void> => {
+      const state = await handle.query(stateQuery);
+      const key = JSON.stringify(state);
+      if (key === last) return;
+      last = key;
+      const entries =
+        state.audit.entries > seen ? (await handle.query(auditQuery)).filter((e) => e.seq > seen) : [];
+      seen = entries.at(-1)?.seq ?? seen;
+      await onChange(state, entries);
+    };
     while (!done) {
-      try {
-        const state = await handle.query(stateQuery);
-        const key = JSON.stringify(state);
-        if (key !== last) {
-          last = key;
-          await onState(state);
-        }
-      } catch {
-        // the task may be between runs (continue-as-new) or finishing; the next poll will tell
-      }
+      // the task may be between runs (continue-as-new) or finishing; the next poll will tell
+      await poll().catch(() => undefined);
       await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, pollMs))]);
     }
+    await poll().catch(() => undefined); // what happened after the last poll
     return result;
   }
 }
