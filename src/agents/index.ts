@@ -4,6 +4,8 @@ import { notesDigest } from './notesDigest';
 
 export const builtinAgents: AgentDefinition[] = [notesDigest, fileAssistant];
 
+export class UnknownAgent extends Error {}
+
 export class AgentRegistry {
   private readonly agents = new Map<string, AgentDefinition>();
 

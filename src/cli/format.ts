@@ -60,7 +60,7 @@ export function resultText(result: TaskResult, seconds: number): string {
 export function stateText(state: TaskState): string {
   const lines = [
     `task ${state.taskId} · agent ${state.agent} · for ${state.principal}`,
-    `  status: ${state.status}${state.stopReason ? ` (${state.stopReason}${state.stopDetail ? `: ${state.stopDetail}` : ''})` : ''}`,
+    `  status: ${state.status}${state.status === 'stopped' ? ` (${state.stopReason}: ${state.stopDetail})` : ''}`,
     `  step: ${state.step} · spend: ${usd(state.spendUsd)} of ${usd(state.budgetUsd)} · data: ${state.dataClass}`,
     `  started: ${state.startedAt} · deadline: ${state.deadline}`,
   ];

@@ -2,12 +2,12 @@ import { createInterface } from 'node:readline/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AgentRegistry } from '../agents';
+import { AgentRegistry, UnknownAgent } from '../agents';
 import { ConfigError, currentUser, loadConfig, type LoadedConfig } from '../config/load';
 import { buildTaskSpec, TaskInputError } from '../config/taskSpec';
 import { ensureModel } from '../providers/modelFiles';
 import { BlobStore } from '../runtime/blobStore';
-import { StewardClient } from '../runtime/client';
+import { StewardClient, TaskNotFound } from '../runtime/client';
 import type { DevServer } from '../runtime/devServer';
 import {
   findServer,
@@ -178,6 +178,11 @@ function readInput(options: Options): unknown {
   return undefined;
 }
 
+/** The validator's reason (not allowed, changed action…) is the cause of the update's failure. */
+function refusalReason(err: Error): string {
+  return err.cause instanceof Error ? err.cause.message : err.message;
+}
+
 async function askApproval(identity: string): Promise<'approve' | 'reject' | 'skip'> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
@@ -252,9 +257,7 @@ async function run(config: LoadedConfig, positionals: string[], options: Options
         });
         say(`    ${answer === 'approve' ? 'approved' : 'rejected'} as ${identity}`);
       } catch (err) {
-        say(
-          `    refused: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
-        );
+        say(`    refused: ${refusalReason(err as Error)}`);
         say(`    decide with: steward approve ${spec.taskId} --as <identity>`);
       }
     });
@@ -281,13 +284,17 @@ async function decide(
       throw new UsageError(`task ${taskId} is not waiting for an approval (status: ${state.status})`);
     say(approvalText(state));
     const reason = typeof options.reason === 'string' ? options.reason : undefined;
-    const { outcome } = await session.client.decide(taskId, {
-      identity,
-      decision,
-      reason,
-      approvalId: state.pendingApproval.id,
-      digest: state.pendingApproval.digest,
-    });
+    const { outcome } = await session.client
+      .decide(taskId, {
+        identity,
+        decision,
+        reason,
+        approvalId: state.pendingApproval.id,
+        digest: state.pendingApproval.digest,
+      })
+      .catch((err: Error) => {
+        throw new UsageError(`refused: ${refusalReason(err)}`);
+      });
     say(`${decision === 'approve' ? 'approved' : 'rejected'} as ${identity}; the request is now ${outcome}`);
     return 0;
   } finally {
@@ -422,12 +429,12 @@ export function explain(err: unknown): string {
     err instanceof UsageError ||
     err instanceof ConfigError ||
     err instanceof TaskInputError ||
-    err instanceof TemporalCliMissing
+    err instanceof TemporalCliMissing ||
+    err instanceof TaskNotFound ||
+    err instanceof UnknownAgent
   ) {
     return `steward: ${err.message}`;
   }
-  if (err instanceof Error && /unknown agent|unknown tool/.test(err.message))
-    return `steward: ${err.message}`;
   return `steward: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
 }
 
