@@ -20,12 +20,10 @@ export class AgentRegistry {
 
   get(name: string): AgentDefinition {
     const agent = this.agents.get(name);
-    if (!agent)
-      throw new Error(
-        `unknown agent ${name}; known agents: ${this.list()
-          .map((a) => a.name)
-          .join(', ')}`,
-      );
+    if (!agent) {
+      const known = this.list().map((a) => a.name);
+      throw new UnknownAgent(`unknown agent ${name}; known agents: ${known.join(', ')}`);
+    }
     return agent;
   }
 
