@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentDefinition } from '../../src/agents/definition';
 import { verifyAudit } from '../../src/audit/chain';
+import { approvalSignal } from '../../src/workflows/messages';
 import { recordHistory } from '../support/replayRecorder';
 import { eventually, Harness } from '../support/harness';
 
@@ -374,5 +375,52 @@ describe('agentRun on a real Temporal dev server', () => {
       async () => ((await count()) >= 3 ? true : undefined),
       'three runs of the task in visibility',
     );
+  });
+
+  test('fire-and-forget clients decide by signal: a refused one is audited, an allowed one proceeds', async () => {
+    harness.mock.reply(
+      { tool: 'write_file', args: { path: 'signalled.txt', content: 's' } },
+      { tool: 'finish', args: { result: 'done by signal' } },
+    );
+    const spec = harness.spec(freeAgent, { input: 'write signalled.txt' });
+    const handle = await harness.client.start(spec);
+    const pending = await eventually(
+      async () => (await harness.client.state(spec.taskId)).pendingApproval,
+      'approval request',
+    );
+    const decision = { approvalId: pending.id, digest: pending.digest, decision: 'approve' as const };
+    await handle.signal(approvalSignal, { ...decision, identity: 'mallory' });
+    await handle.signal(approvalSignal, { ...decision, identity: 'alice' });
+    expect(await handle.result()).toMatchObject({ status: 'completed', result: 'done by signal' });
+    const audit = await harness.client.audit(spec.taskId);
+    expect(audit.find((e) => e.kind === 'approval.refused')!.data).toMatchObject({ identity: 'mallory' });
+    expect(audit.find((e) => e.kind === 'approval.decided')!.data).toMatchObject({ identity: 'alice' });
+  });
+
+  test('the task deadline stops a task that waits past it, with reason deadline', async () => {
+    harness.mock.reply({ tool: 'write_file', args: { path: 'd.txt', content: 'd' } });
+    const spec = harness.spec(freeAgent, { input: 'write d.txt', limits: { deadlineSeconds: 1 } });
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'stopped', stopReason: 'deadline' });
+  });
+
+  test('once the transcript holds internal data, a model outside the data boundary is never asked: no_route', async () => {
+    harness.writeWorkspaceFile('internal.txt', 'quarterly numbers');
+    harness.mock.reply(
+      { tool: 'read_file', args: { path: 'internal.txt' } },
+      { tool: 'finish', args: { result: 'leaked' } },
+    );
+    const config = harness.config();
+    config.policy.dataBoundaries = {
+      public: ['local', 'private', 'public'],
+      internal: ['local'],
+      confidential: ['local'],
+    };
+    const spec = harness.spec(freeAgent, { input: 'read internal.txt' }, config);
+    const before = harness.mock.requests.length;
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'stopped', stopReason: 'no_route' });
+    expect(result.detail).toContain('internal');
+    expect(harness.mock.requests.length - before).toBe(1); // asked before reading, never after
   });
 });
