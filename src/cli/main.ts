@@ -8,7 +8,7 @@ import { buildTaskSpec, TaskInputError } from '../config/taskSpec';
 import { ensureModel } from '../providers/modelFiles';
 import { BlobStore } from '../runtime/blobStore';
 import { StewardClient, TaskNotFound } from '../runtime/client';
-import type { DevServer } from '../runtime/devServer';
+import { portOrFree, type DevServer } from '../runtime/devServer';
 import {
   findServer,
   runWorkers,
@@ -307,8 +307,8 @@ async function dev(config: LoadedConfig, options: Options): Promise<number> {
     throw new UsageError('steward dev is already running for this data directory');
   installTemporalRuntime(getLogger());
   const server: DevServer = await startEmbeddedServer(config, {
-    port: numberOption(options, 'port'),
-    uiPort: numberOption(options, 'ui-port'),
+    port: numberOption(options, 'port') ?? (await portOrFree(7233)),
+    uiPort: numberOption(options, 'ui-port') ?? (await portOrFree(8233)),
     report: note,
   });
   const workers = await runWorkers(config, server.address, getLogger(), {

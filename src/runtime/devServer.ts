@@ -45,6 +45,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** `preferred` when it is free (the familiar 7233/8233 for `steward dev`), else any free port. */
+export async function portOrFree(preferred: number): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(freePort()));
+    server.listen(preferred, '127.0.0.1', () => server.close(() => resolve(preferred)));
+  });
+}
+
 export function devServerArgs(options: DevServerOptions & { port: number; uiPort: number }): string[] {
   const args = [
     'server',

@@ -17,6 +17,8 @@ const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
 export function installTemporalRuntime(logger: Logger, level: LogLevel = 'WARN'): void {
   Runtime.install({
     logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
+      // A compute node's worker runs activities only; that is its design, not a warning.
+      if (message.startsWith('No workflows registered')) return;
       logger[PINO_LEVEL[entryLevel]]({ ...meta, source: 'temporal' }, message);
     }),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }), forward: {} } },

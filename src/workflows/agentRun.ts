@@ -467,6 +467,7 @@ class AgentTask {
       const decided = await condition(
         () => approvalOutcome(request) !== 'pending' || !!this.cancelRequest,
         Math.max(remaining, 1),
+        { summary: `approval deadline of ${request.id} (${action.tool})` },
       );
       if (this.cancelRequest) throw new StopTask('cancelled', this.cancelDetail());
       if (decided) break;
