@@ -66,6 +66,8 @@ export interface ComputeNode {
   taskQueue: string;
   trust: TrustTier;
   pricePerJobUsd?: number;
+  /** A node that has not picked a job up within this time is treated as down (default 30 s). */
+  pickupTimeoutSeconds?: number;
 }
 
 export type RoutePreference = 'cost' | 'latency' | 'privacy';

@@ -112,6 +112,7 @@ export const configSchema = z
             taskQueue: z.string().min(1),
             trust: trust.default('local'),
             pricePerJobUsd: z.number().min(0).optional(),
+            pickupTimeoutSeconds: z.number().positive().optional(),
           })
           .strict(),
       )

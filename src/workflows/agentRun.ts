@@ -64,7 +64,7 @@ const TOOL_OPTIONS: ActivityOptions = {
   retry: { ...retry, maximumAttempts: 5 },
 };
 /** A compute node that does not pick a job up within this time is treated as down; the next is tried. */
-const COMPUTE_SCHEDULE_TO_START = '30s';
+const DEFAULT_PICKUP_TIMEOUT_SECONDS = 30;
 
 const { callModel, runTool } = proxyActivities<StewardActivities>(TOOL_OPTIONS);
 
@@ -399,7 +399,7 @@ class AgentTask {
               ...TOOL_OPTIONS,
               ...this.deadlineBound(),
               taskQueue: node.taskQueue,
-              scheduleToStartTimeout: COMPUTE_SCHEDULE_TO_START,
+              scheduleToStartTimeout: (node.pickupTimeoutSeconds ?? DEFAULT_PICKUP_TIMEOUT_SECONDS) * 1000,
               summary: `compute: ${tool.name} on node ${node.id}, step ${step}`,
             },
             [this.toolInput(step, tool, input)],

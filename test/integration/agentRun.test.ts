@@ -423,4 +423,49 @@ describe('agentRun on a real Temporal dev server', () => {
     expect(result.detail).toContain('internal');
     expect(harness.mock.requests.length - before).toBe(1); // asked before reading, never after
   });
+
+  test('a compute node that does not pick the job up is treated as down; the job runs on the next node', async () => {
+    harness.mock.reply(
+      { tool: 'text_stats', args: { text: 'one two three four' } },
+      { tool: 'finish', args: { result: 'counted' } },
+    );
+    const config = harness.config();
+    config.computeNodes = [
+      { id: 'dead', taskQueue: `${harness.nodeQueue}-nobody-polls`, trust: 'local', pickupTimeoutSeconds: 1 },
+      { id: 'local', taskQueue: harness.nodeQueue, trust: 'local' },
+    ];
+    const spec = harness.spec(freeAgent, { input: 'count the words' }, config);
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'completed', result: 'counted' });
+    const audit = await harness.client.audit(spec.taskId);
+    expect(audit.find((e) => e.kind === 'step.failed')!.data).toMatchObject({ route: 'dead' });
+    expect(audit.find((e) => e.kind === 'tool.completed')!.data).toMatchObject({
+      tool: 'text_stats',
+      node: 'local',
+    });
+  });
+
+  test('a decide step lets the model fill a tool call under the plan, and invalid arguments are fed back', async () => {
+    harness.writeWorkspaceFile('pick.txt', 'picked');
+    harness.mock.reply(
+      { tool: 'read_file', args: { file: 'pick.txt' } },
+      { tool: 'read_file', args: { path: 'pick.txt' } },
+    );
+    const agent = {
+      ...freeAgent,
+      name: 'test-decide',
+      plan: [
+        { id: 'pick', kind: 'decide' as const, prompt: 'Read {{input.name}}', tools: ['read_file'] },
+        { id: 'done', kind: 'finish' as const, result: 'got {{steps.pick.output.text}}' },
+      ],
+    };
+    const spec = harness.spec(agent, { input: { name: 'pick.txt' } });
+    const before = harness.mock.requests.length;
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'completed', result: 'got picked' });
+    const requests = harness.mock.requests.slice(before);
+    expect(requests).toHaveLength(2);
+    expect(requests[0]!.body.tools!.map((t) => t.function.name)).toEqual(['read_file']); // only the step's tools, no finish
+    expect(requests[1]!.body.messages.at(-1)!.content).toContain('not a valid action');
+  });
 });
