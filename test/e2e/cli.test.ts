@@ -38,7 +38,7 @@ function steward(...args: string[]): Promise<CliResult> {
 }
 
 function taskIdOf(output: string): string {
-  const match = output.match(/^task (\S+) · agent notes-digest for alice$/m);
+  const match = output.match(/^task (\S+) · agent [\w-]+ for alice$/m);
   if (!match) throw new Error(`no task id in:\n${output}`);
   if (!startedTasks.includes(match[1])) startedTasks.push(match[1]);
   return match[1];
@@ -251,4 +251,15 @@ test('cancel stops a detached task that waits for approval', async () => {
   expect(status.stdout).toMatch(/status: stopped \(cancelled: cancelled by alice: stop\)/);
   // nothing was written: the digest is what the first task wrote, or absent
   expect(existsSync(digestFile) ? readFileSync(digestFile, 'utf8') : undefined).toBe(digestWritten);
+});
+
+test('run warns when an agent needs a larger model than any configured', async () => {
+  const detached = await steward('run', 'file-assistant', '--detach');
+  expect(detached.code).toBe(0);
+  expect(detached.stderr).toContain('warning: agent file-assistant needs a model of at least 7B parameters');
+  await client.result(taskIdOf(detached.stdout)); // it runs all the same (the test model answers at once)
+
+  const quiet = await steward('run', 'notes-digest', '--detach');
+  expect(quiet.stderr).not.toContain('warning');
+  expect((await steward('cancel', taskIdOf(quiet.stdout))).code).toBe(0);
 });
