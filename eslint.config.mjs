@@ -1,22 +1,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
 
-const nodeBuiltins = [
-  'fs',
-  'path',
-  'crypto',
-  'os',
-  'child_process',
-  'http',
-  'https',
-  'net',
-  'url',
-  'util',
-  'stream',
-  'events',
-  'worker_threads',
-  'timers',
-];
+const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bin/**', '**/*.js', '**/*.mjs'] },
@@ -32,12 +18,17 @@ export default tseslint.config(
   },
   {
     // Workflow code must stay deterministic: no Node built-ins, no ambient clocks or randomness.
+    // Everything the workflow bundle imports: workflows, the pure core, and the plain data types.
     files: [
       'src/workflows/**/*.ts',
       'src/policies/**/*.ts',
       'src/audit/chain.ts',
       'src/audit/sha256.ts',
       'src/audit/canonicalJson.ts',
+      'src/agents/types.ts',
+      'src/agents/template.ts',
+      'src/errors.ts',
+      'src/activities/types.ts',
     ],
     rules: {
       'no-restricted-imports': [

@@ -5,7 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
@@ -40,7 +40,12 @@ const agent: AgentDefinition = {
   tools: ['noop'],
   limits: { maxSteps: STEPS + 1 },
   plan: [
-    ...Array.from({ length: STEPS }, (_, i) => ({ id: `s${i}`, kind: 'tool' as const, tool: 'noop', input: { step: i } })),
+    ...Array.from({ length: STEPS }, (_, i) => ({
+      id: `s${i}`,
+      kind: 'tool' as const,
+      tool: 'noop',
+      input: { step: i },
+    })),
     { id: 'done', kind: 'finish' as const, result: 'ok' },
   ],
 };
@@ -51,7 +56,9 @@ async function timeSequential(label: string, runOne: (i: number) => Promise<unkn
   for (let i = 0; i < TASKS; i++) await runOne(i);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const stepsPerSecond = (STEPS * TASKS) / seconds;
-  console.log(`${label.padEnd(28)} ${(seconds / TASKS).toFixed(3)} s/task  ${stepsPerSecond.toFixed(1)} steps/s`);
+  console.log(
+    `${label.padEnd(28)} ${(seconds / TASKS).toFixed(3)} s/task  ${stepsPerSecond.toFixed(1)} steps/s`,
+  );
   return stepsPerSecond;
 }
 
@@ -71,23 +78,36 @@ async function main(): Promise<void> {
   const bareWorker = await Worker.create({
     connection,
     taskQueue: 'bench-bare',
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./bareWorkflow'), logger: new DefaultLogger('ERROR') }),
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: require.resolve('./bareWorkflow'),
+      logger: new DefaultLogger('ERROR'),
+    }),
     activities: { noop: async (step: number) => ({ step }) },
   });
   const config = parseConfig({ policy: { approval: { approvers: ['bench'] } } });
   const steward = new StewardClient(client, 'bench-steward');
-  console.log(`${STEPS} sequential steps per task, ${TASKS} tasks one after another, tuned dev server, ${require('os').cpus().length} cores`);
+  console.log(
+    `${STEPS} sequential steps per task, ${TASKS} tasks one after another, tuned dev server, ${availableParallelism()} cores`,
+  );
   await Promise.all([
     stewardWorker.runUntil(
       bareWorker.runUntil(async () => {
         const bare = await timeSequential('bare Temporal workflow', (i) =>
-          client.workflow.execute('bareSteps', { taskQueue: 'bench-bare', workflowId: `bare-${i}-${Date.now()}`, args: [STEPS] }),
+          client.workflow.execute('bareSteps', {
+            taskQueue: 'bench-bare',
+            workflowId: `bare-${i}-${Date.now()}`,
+            args: [STEPS],
+          }),
         );
         const agentRun = await timeSequential('steward agentRun (plan)', async () => {
-          const result = await (await steward.start(buildTaskSpec(config, tools, { agent, principal: 'bench' }))).result();
+          const result = await (
+            await steward.start(buildTaskSpec(config, tools, { agent, principal: 'bench' }))
+          ).result();
           if (result.status !== 'completed') throw new Error(`bench task stopped: ${result.detail}`);
         });
-        console.log(`steward overhead: ${(((bare - agentRun) / bare) * 100).toFixed(1)}% fewer steps/s than the baseline`);
+        console.log(
+          `steward overhead: ${(((bare - agentRun) / bare) * 100).toFixed(1)}% fewer steps/s than the baseline`,
+        );
       }),
     ),
   ]);

@@ -33,6 +33,11 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorTypes.BlobMissing,
 ];
 
+/** Timeouts, conflicts, rate limits and server errors may pass; other 4xx answers will not. */
+export function isRetryableHttpStatus(status: number): boolean {
+  return [408, 409, 429].includes(status) || status >= 500;
+}
+
 export function failure(
   type: ErrorType,
   message: string,

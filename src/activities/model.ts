@@ -77,37 +77,40 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
         `no model provider ${input.route.provider} on this worker (${[...providers.keys()].join(', ')})`,
       );
     }
-    return withHeartbeat(async (beat) => {
-      const messages: ChatMessage[] = await Promise.all(
-        input.messages.map(async (m) => ({
-          role: m.role,
-          content: await contentText(m.content, blobs),
-          toolCall: m.toolCall,
-          toolCallId: m.toolCallId,
-        })),
-      );
-      const specs = input.mode === 'action' ? input.tools.map(toToolSpec) : [];
-      if (input.mode === 'action' && input.allowFinish) specs.push(FINISH_SPEC);
-      const response = await provider.complete({
-        messages,
-        mode: input.mode,
-        tools: specs,
-        model: input.route.model,
-        maxOutputTokens: input.maxOutputTokens,
-        signal: Context.current().cancellationSignal,
-        onProgress: (info) => beat(info),
-      });
-      const base = { provider: response.provider, model: response.model, usage: response.usage ?? null };
-      if (input.mode === 'text')
-        return { ...base, text: (await blobs.externalize(response.text ?? '')) as string };
-      if (response.toolCall) return { ...base, ...validateCall(input, response.toolCall) };
-      if (input.allowFinish && response.text?.trim()) {
-        return {
-          ...base,
-          action: { callId: `call-${input.step}`, tool: FINISH_TOOL, input: { result: response.text } },
-        };
-      }
-      return { ...base, invalid: { raw: response.text ?? '', error: 'the answer called no tool' } };
-    });
+    return withHeartbeat(
+      async (beat) => {
+        const messages: ChatMessage[] = await Promise.all(
+          input.messages.map(async (m) => ({
+            role: m.role,
+            content: await contentText(m.content, blobs),
+            toolCall: m.toolCall,
+            toolCallId: m.toolCallId,
+          })),
+        );
+        const specs = input.mode === 'action' ? input.tools.map(toToolSpec) : [];
+        if (input.mode === 'action' && input.allowFinish) specs.push(FINISH_SPEC);
+        const response = await provider.complete({
+          messages,
+          mode: input.mode,
+          tools: specs,
+          model: input.route.model,
+          maxOutputTokens: input.maxOutputTokens,
+          signal: Context.current().cancellationSignal,
+          onProgress: (info) => beat(info),
+        });
+        const base = { provider: response.provider, model: response.model, usage: response.usage ?? null };
+        if (input.mode === 'text')
+          return { ...base, text: (await blobs.externalize(response.text ?? '')) as string };
+        if (response.toolCall) return { ...base, ...validateCall(input, response.toolCall) };
+        if (input.allowFinish && response.text?.trim()) {
+          return {
+            ...base,
+            action: { callId: `call-${input.step}`, tool: FINISH_TOOL, input: { result: response.text } },
+          };
+        }
+        return { ...base, invalid: { raw: response.text ?? '', error: 'the answer called no tool' } };
+      },
+      { immediately: true },
+    );
   };
 }

@@ -234,7 +234,7 @@ async function run(config: LoadedConfig, positionals: string[], options: Options
       if (!pending || asked.has(pending.id)) return;
       asked.add(pending.id);
       say(approvalText(state));
-      const identity = principal;
+      const identity = currentUser(); // the person at the terminal, who may differ from the principal
       if (!interactive) {
         say(
           `    waiting; decide with: steward approve ${spec.taskId} --as <identity>   (or steward reject …)`,

@@ -81,6 +81,22 @@ export const policySchema = z
         escalationTimeoutSeconds: z.number().positive().optional(),
       })
       .strict()
+      .superRefine((approval, ctx) => {
+        if (approval.approvers && approval.quorum > approval.approvers.length) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['quorum'],
+            message: `quorum ${approval.quorum} can never be met by ${approval.approvers.length} approvers`,
+          });
+        }
+        if (approval.onExpiry === 'escalate' && !approval.escalateTo?.length) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['escalateTo'],
+            message: 'onExpiry: escalate needs escalateTo',
+          });
+        }
+      })
       .default({ quorum: 1, timeoutSeconds: 3600, onExpiry: 'stop' }),
     dataBoundaries: z
       .object({ public: z.array(trust), internal: z.array(trust), confidential: z.array(trust) })

@@ -51,6 +51,9 @@ export function checkDecision(
   if (input.decision !== 'approve' && input.decision !== 'reject')
     return `decision must be approve or reject`;
   if (typeof input.identity !== 'string' || input.identity.trim() === '') return 'identity is missing';
+  if (input.reason !== undefined && input.reason !== null && typeof input.reason !== 'string') {
+    return 'reason must be text';
+  }
   if (!request) return `no approval is pending (got ${input.approvalId})`;
   if (input.approvalId !== request.id)
     return `unknown approval id ${input.approvalId}; pending is ${request.id}`;
@@ -58,13 +61,17 @@ export function checkDecision(
   if (!request.approvers.includes(input.identity)) return `${input.identity} may not approve this request`;
   if (request.decisions.some((d) => d.identity === input.identity))
     return `${input.identity} has already decided`;
+  const outcome = approvalOutcome(request);
+  if (outcome !== 'pending') return `${request.id} is already ${outcome}`;
   return null;
 }
 
 export type ApprovalOutcome = 'approved' | 'rejected' | 'pending';
 
+/** Only decisions of the current approvers count: after an escalation, the new list decides. */
 export function approvalOutcome(request: ApprovalRequest): ApprovalOutcome {
-  if (request.decisions.some((d) => d.decision === 'reject')) return 'rejected';
-  const approvals = new Set(request.decisions.filter((d) => d.decision === 'approve').map((d) => d.identity));
+  const decisions = request.decisions.filter((d) => request.approvers.includes(d.identity));
+  if (decisions.some((d) => d.decision === 'reject')) return 'rejected';
+  const approvals = new Set(decisions.filter((d) => d.decision === 'approve').map((d) => d.identity));
   return approvals.size >= request.quorum ? 'approved' : 'pending';
 }

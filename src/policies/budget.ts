@@ -1,4 +1,4 @@
-import type { Price } from '../agents/types';
+import { isBlobRef, type Price } from '../agents/types';
 import type { TokenUsage } from '../providers/types';
 
 /** Per-message framing tokens added by chat templates; generous so estimates stay upper bounds. */
@@ -52,4 +52,33 @@ export function reserveModelCall(
 /** Rounds to micro-dollars so sums in history stay exact and readable. */
 export function roundUsd(usd: number): number {
   return Math.round(usd * 1_000_000) / 1_000_000;
+}
+
+/** Bytes the `finish` tool's schema adds to a prompt that offers it (measured: ~170; rounded up). */
+export const FINISH_SCHEMA_BYTES = 512;
+
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4; // a surrogate pair is one 4-byte character
+      i++;
+    } else bytes += 3; // including a lone surrogate, written as U+FFFD
+  }
+  return bytes;
+}
+
+/**
+ * An upper bound of the bytes a model will see for this value once its blob references are
+ * resolved: a reference counts the size of what it stands for, not its own few bytes.
+ */
+export function promptBytesBound(value: unknown): number {
+  if (typeof value === 'string') return utf8Length(value) + 2;
+  if (value === null || typeof value !== 'object') return String(value).length;
+  if (isBlobRef(value)) return value.bytes;
+  const parts = Array.isArray(value) ? value : Object.entries(value).flat();
+  return parts.reduce((sum: number, part) => sum + promptBytesBound(part) + 1, 2);
 }

@@ -25,19 +25,27 @@ export function stricterDataClass(a: DataClass, b: DataClass): DataClass {
   return DATA_CLASS_ORDER.indexOf(a) >= DATA_CLASS_ORDER.indexOf(b) ? a : b;
 }
 
-function matches(rule: PolicyRule, tool: ToolDescriptor): boolean {
+/** `dataClass` is the stricter of what the tool returns and what the task has already seen. */
+function matches(rule: PolicyRule, tool: ToolDescriptor, dataClass: DataClass): boolean {
   return (
     (!rule.tools || rule.tools.includes(tool.name)) &&
     (!rule.effects || rule.effects.includes(tool.effect)) &&
-    (!rule.dataClasses || rule.dataClasses.includes(tool.dataClass))
+    (!rule.dataClasses || rule.dataClasses.includes(dataClass))
   );
 }
 
 /**
  * Decides one proposed tool action. `granted` is the agent's tool list: a tool outside it is denied
- * whatever the rules say. Pure: its inputs are in the workflow's history, so replay decides the same.
+ * whatever the rules say. `state.dataClass` is the class of data the task has seen so far, so a rule
+ * can keep a tool away from a task that has read confidential data. Pure: its inputs are in the
+ * workflow's history, so replay decides the same.
  */
-export function evaluateAction(policy: Policy, toolName: string, granted: ToolDescriptor[]): PolicyVerdict {
+export function evaluateAction(
+  policy: Policy,
+  toolName: string,
+  granted: ToolDescriptor[],
+  state: { dataClass: DataClass } = { dataClass: 'public' },
+): PolicyVerdict {
   const tool = granted.find((t) => t.name === toolName);
   if (!tool) {
     return {
@@ -47,7 +55,7 @@ export function evaluateAction(policy: Policy, toolName: string, granted: ToolDe
     };
   }
   for (const rule of [...policy.rules, ...DEFAULT_RULES]) {
-    if (matches(rule, tool)) {
+    if (matches(rule, tool, stricterDataClass(tool.dataClass, state.dataClass))) {
       return { decision: rule.decision, ruleIds: [rule.id], reason: rule.reason ?? `rule ${rule.id}` };
     }
   }

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { ErrorTypes, failure } from '../errors';
+import { ErrorTypes, failure, isRetryableHttpStatus } from '../errors';
 import type { ChatMessage, ModelProvider, ModelRequest, ModelResponse } from './types';
 
 export interface OpenAICompatibleOptions {
@@ -15,7 +15,17 @@ export interface OpenAICompatibleOptions {
   maxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
-const RETRYABLE_STATUS = (status: number): boolean => [408, 409, 429].includes(status) || status >= 500;
+/** Usage only when both counts are real numbers; otherwise the step is charged its reservation. */
+function readUsage(usage: { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined) {
+  const input = usage?.prompt_tokens;
+  const output = usage?.completion_tokens;
+  return typeof input === 'number' &&
+    Number.isFinite(input) &&
+    typeof output === 'number' &&
+    Number.isFinite(output)
+    ? { inputTokens: input, outputTokens: output }
+    : undefined;
+}
 
 /** Retry-After as milliseconds: `retry-after-ms`, then `retry-after` in seconds or as an HTTP date. */
 export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
@@ -107,9 +117,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
         call && call.type === 'function'
           ? { id: call.id, name: call.function.name, arguments: call.function.arguments }
           : undefined,
-      usage: completion.usage
-        ? { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens }
-        : undefined,
+      usage: readUsage(completion.usage),
       provider: this.name,
       model: completion.model || request.model,
     };
@@ -125,7 +133,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     }
     if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
       const message = `${this.name} answered HTTP ${err.status}: ${err.message}`;
-      if (!RETRYABLE_STATUS(err.status)) return failure(ErrorTypes.ProviderRejected, message);
+      if (!isRetryableHttpStatus(err.status)) return failure(ErrorTypes.ProviderRejected, message);
       const delay = retryAfterMs(err.headers);
       return failure(
         ErrorTypes.ProviderUnavailable,

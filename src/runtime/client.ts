@@ -2,7 +2,7 @@ import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { AuditEntry } from '../audit/chain';
 import type { ApprovalOutcome } from '../policies/approval';
-import { agentRun } from '../workflows/agentRun';
+import type { agentRun } from '../workflows/agentRun';
 import { approveUpdate, auditQuery, cancelSignal, stateQuery } from '../workflows/messages';
 import {
   StewardAgent,
@@ -51,7 +51,7 @@ export class StewardClient {
   async start(spec: TaskSpec): Promise<WorkflowHandle<typeof agentRun>> {
     // Large task input goes to the blob store; history carries its hash.
     const input = this.blobs ? await this.blobs.externalize(spec.input) : spec.input;
-    return this.client.workflow.start(agentRun, {
+    return this.client.workflow.start<typeof agentRun>('agentRun', {
       taskQueue: this.taskQueue,
       workflowId: spec.taskId,
       args: [{ ...spec, input }],
@@ -129,13 +129,17 @@ export class StewardClient {
 
   async list(limit = 20): Promise<TaskSummary[]> {
     const out: TaskSummary[] = [];
-    for await (const wf of this.client.workflow.list({ query: `WorkflowType = 'agentRun'` })) {
+    // A task that continued as new has one closed run per continuation: list its latest run only.
+    const query = `WorkflowType = 'agentRun' AND ExecutionStatus != 'ContinuedAsNew'`;
+    for await (const wf of this.client.workflow.list({ query })) {
       const attrs = wf.typedSearchAttributes;
+      // A run that failed or was terminated never got to update its own status attribute.
+      const running = wf.status.name === 'RUNNING' || wf.status.name === 'COMPLETED';
       out.push({
         taskId: wf.workflowId,
         agent: attrs.get(StewardAgent),
         principal: attrs.get(StewardPrincipal),
-        status: attrs.get(StewardStatus) ?? wf.status.name.toLowerCase(),
+        status: (running && attrs.get(StewardStatus)) || wf.status.name.toLowerCase(),
         step: attrs.get(StewardStep),
         spendUsd: attrs.get(StewardSpendUsd),
         startTime: wf.startTime,

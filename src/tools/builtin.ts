@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, realpath, rename, writeFile } from 'node:fs/p
 import { createHash } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { ErrorTypes, failure } from '../errors';
+import { ErrorTypes, failure, isRetryableHttpStatus } from '../errors';
 import { defineTool, type ToolDefinition } from './registry';
 
 export interface BuiltinToolOptions {
@@ -87,13 +87,14 @@ export function builtinTools(options: BuiltinToolOptions): ToolDefinition<any, a
       output: z.object({ files: z.array(z.string()) }),
       handler: async ({ dir }) => {
         const full = await insideWorkspace(workspace, dir);
+        const root = await realpath(resolve(workspace));
         const entries = await readdir(full, { withFileTypes: true }).catch((err: unknown) => {
           throw fileFailure(err, dir);
         });
         return {
           files: entries
             .filter((e) => e.isFile())
-            .map((e) => relative(resolve(workspace), join(full, e.name)))
+            .map((e) => relative(root, join(full, e.name)))
             .sort(),
         };
       },
@@ -138,7 +139,7 @@ export function builtinTools(options: BuiltinToolOptions): ToolDefinition<any, a
         });
         const text = await response.text();
         if (!response.ok) {
-          const retryable = [408, 409, 429].includes(response.status) || response.status >= 500;
+          const retryable = isRetryableHttpStatus(response.status);
           throw failure(
             retryable ? ErrorTypes.ToolFailed : ErrorTypes.ToolRejected,
             `POST ${url} answered ${response.status}: ${text.slice(0, 200)}`,

@@ -13,12 +13,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
-import type { ContentParts, ToolDescriptor } from '../agents/types';
+import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from '@temporalio/common';
+import type { ContentParts, ModelRoute, ToolDescriptor } from '../agents/types';
 import { renderPrompt, renderValue, TemplateError } from '../agents/template';
 import { appendAudit, GENESIS_HASH, type AuditEntry } from '../audit/chain';
-import { canonicalJson } from '../audit/canonicalJson';
-import { utf8Bytes } from '../audit/sha256';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
 import {
   actionDigest,
@@ -27,7 +25,14 @@ import {
   type ApprovalDecisionInput,
   type ApprovalRequest,
 } from '../policies/approval';
-import { costOfUsage, maxInputTokens, reserveModelCall, roundUsd } from '../policies/budget';
+import {
+  costOfUsage,
+  FINISH_SCHEMA_BYTES,
+  maxInputTokens,
+  promptBytesBound,
+  reserveModelCall,
+  roundUsd,
+} from '../policies/budget';
 import { evaluateAction, stricterDataClass } from '../policies/evaluate';
 import { chooseComputeNodes, chooseModelRoutes } from '../policies/routing';
 import type { StewardActivities } from '../activities';
@@ -58,7 +63,9 @@ const MODEL_OPTIONS: ActivityOptions = {
   heartbeatTimeout: '15s',
   retry: { ...retry, maximumAttempts: 4 },
 };
+/** A cancelled tool is waited for, so an effect it completes anyway is recorded, not lost. */
 const TOOL_OPTIONS: ActivityOptions = {
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   startToCloseTimeout: '5m',
   heartbeatTimeout: '10s',
   retry: { ...retry, maximumAttempts: 5 },
@@ -66,7 +73,8 @@ const TOOL_OPTIONS: ActivityOptions = {
 /** A compute node that does not pick a job up within this time is treated as down; the next is tried. */
 const DEFAULT_PICKUP_TIMEOUT_SECONDS = 30;
 
-const { callModel, runTool } = proxyActivities<StewardActivities>(TOOL_OPTIONS);
+// Every call passes its own options (MODEL_OPTIONS or TOOL_OPTIONS) with executeWithOptions.
+const { callModel, runTool } = proxyActivities<StewardActivities>({ startToCloseTimeout: '10m' });
 
 /** Ends the task with a reason a person can act on; caught once, at the top of the workflow. */
 class StopTask extends Error {
@@ -79,6 +87,14 @@ class StopTask extends Error {
 }
 
 type StepResults = CarriedState['stepResults'];
+type ActionOutcome = { output: unknown } | { denied: string } | { failed: string };
+
+/** A plan cannot feed a denial or a failure back to anyone: it stops with the reason. */
+function planOutput(outcome: ActionOutcome): unknown {
+  if ('denied' in outcome) throw new StopTask('denied', outcome.denied);
+  if ('failed' in outcome) throw new StopTask('tool_failure', outcome.failed);
+  return outcome.output;
+}
 
 export async function agentRun(spec: TaskSpec): Promise<TaskResult> {
   return new AgentTask(spec).run();
@@ -133,7 +149,7 @@ class AgentTask {
       return this.finish('completed', 'completed');
     } catch (err) {
       if (err instanceof StopTask) return this.finish(err.reason, err.detail);
-      if (this.cancelRequest || isCancellation(err)) return this.finish('cancelled', this.cancelDetail());
+      if (isCancellation(err)) return this.finish('cancelled', this.cancelDetail());
       if (err instanceof TemplateError) {
         throw ApplicationFailure.nonRetryable(
           `agent ${this.spec.agent.name} has a broken plan: ${err.message}`,
@@ -159,9 +175,9 @@ class AgentTask {
       switch (planStep.kind) {
         case 'tool': {
           const input = renderValue(planStep.input, scope());
-          const outcome = await this.act({ tool: planStep.tool, input }, 'plan');
-          if ('denied' in outcome) throw new StopTask('denied', outcome.denied);
-          results[planStep.id] = { output: outcome.output };
+          results[planStep.id] = {
+            output: planOutput(await this.act({ tool: planStep.tool, input }, 'plan')),
+          };
           break;
         }
         case 'draft': {
@@ -174,9 +190,7 @@ class AgentTask {
           const tools = this.spec.agent.tools.filter((t) => planStep.tools.includes(t.name));
           const messages = this.prompt(renderPrompt(planStep.prompt, scope()));
           const action = await this.proposeAction(messages, tools, false);
-          const outcome = await this.act(action, 'model');
-          if ('denied' in outcome) throw new StopTask('denied', outcome.denied);
-          results[planStep.id] = { output: outcome.output };
+          results[planStep.id] = { output: planOutput(await this.act(action, 'model')) };
           break;
         }
         case 'finish':
@@ -215,7 +229,9 @@ class AgentTask {
       const content: ContentParts =
         'denied' in outcome
           ? [`Denied by policy: ${outcome.denied}. Choose another action.`]
-          : [{ json: outcome.output }];
+          : 'failed' in outcome
+            ? [`The tool failed: ${outcome.failed}`]
+            : [{ json: outcome.output }];
       transcript.push({ role: 'tool', toolCallId: action.callId, content });
     }
   }
@@ -279,8 +295,8 @@ class AgentTask {
     );
     if (routes.length === 0) throw new StopTask('no_route', `no model may see ${dataClass} data`);
     const inputTokensBound = maxInputTokens(
-      utf8Bytes(canonicalJson({ messages, tools })).length,
-      messages.length + tools.length,
+      promptBytesBound({ messages, tools }) + (allowFinish ? FINISH_SCHEMA_BYTES : 0),
+      messages.length + tools.length + 1,
     );
     let affordable = false;
     for (const route of routes) {
@@ -289,8 +305,9 @@ class AgentTask {
       if (!reservation) continue;
       affordable = true;
       const step = this.beginStep(`model: ${route.model} via ${route.provider}`);
+      let out: ModelStepOutput;
       try {
-        const out = await this.inStepScope(() =>
+        out = await this.inStepScope(() =>
           callModel.executeWithOptions(
             {
               ...MODEL_OPTIONS,
@@ -311,22 +328,12 @@ class AgentTask {
             ],
           ),
         );
-        const costUsd = roundUsd(out.usage ? costOfUsage(route.price, out.usage) : reservation.reservedUsd);
-        this.carried.spendUsd = roundUsd(this.carried.spendUsd + costUsd);
-        this.carried.health[route.id] = { consecutiveFailures: 0 };
-        this.audit('model.called', {
-          route: route.id,
-          provider: out.provider,
-          model: out.model,
-          usage: out.usage,
-          reservedUsd: roundUsd(reservation.reservedUsd),
-          costUsd,
-        });
-        this.updateSearchAttributes();
-        return out;
       } catch (err) {
         this.stepFailed(err, route);
+        continue;
       }
+      this.settleModelCall(route, out, reservation.reservedUsd);
+      return out;
     }
     if (!affordable) {
       throw new StopTask(
@@ -337,13 +344,38 @@ class AgentTask {
     throw new StopTask('provider_failure', `every model route failed; last error: ${this.lastError}`);
   }
 
+  /** Charges a call its real cost (its reservation when the endpoint reported no usage). */
+  private settleModelCall(route: ModelRoute, out: ModelStepOutput, reservedUsd: number): void {
+    const costUsd = roundUsd(out.usage ? costOfUsage(route.price, out.usage) : reservedUsd);
+    this.carried.spendUsd = roundUsd(this.carried.spendUsd + costUsd);
+    this.carried.health[route.id] = { consecutiveFailures: 0 };
+    this.audit('model.called', {
+      route: route.id,
+      provider: out.provider,
+      model: out.model,
+      usage: out.usage,
+      reservedUsd: roundUsd(reservedUsd),
+      costUsd,
+    });
+    this.updateSearchAttributes();
+    if (this.carried.spendUsd > this.spec.limits.budgetUsd) {
+      // only a provider that bills past the token limit it was given can get here
+      this.audit('budget.overrun', { route: route.id, costUsd, reservedUsd: roundUsd(reservedUsd) });
+      throw new StopTask('budget_exhausted', `${route.id} billed $${costUsd}, over its reservation`);
+    }
+  }
+
   // ---- actions: policy, approval, tools and compute ----------------------------------------------
 
+  /**
+   * Runs one proposed action through policy, approval and execution. Denials and tool failures come
+   * back as values: the free loop feeds them to the model, a plan stops on them.
+   */
   private async act(
     action: { tool: string; input: unknown; callId?: string },
     source: 'plan' | 'model',
-  ): Promise<{ output: unknown } | { denied: string }> {
-    const verdict = evaluateAction(this.spec.policy, action.tool, this.spec.agent.tools);
+  ): Promise<ActionOutcome> {
+    const verdict = evaluateAction(this.spec.policy, action.tool, this.spec.agent.tools, this.carried);
     const digest = actionDigest(action);
     this.audit('policy.decided', { tool: action.tool, digest, source, ...verdict });
     if (verdict.decision === 'deny') {
@@ -355,32 +387,44 @@ class AgentTask {
     }
     if (verdict.decision === 'approve') await this.awaitApproval(action, digest, verdict.ruleIds);
     const tool = this.spec.agent.tools.find((t) => t.name === action.tool)!;
+    // One key per action, whatever node or attempt runs it, so a fallback never repeats an effect.
+    const idempotencyKey = `${workflowInfo().workflowId}:${this.carried.step + 1}`;
     const out =
       tool.placement === 'compute'
-        ? await this.runCompute(tool, action.input)
-        : await this.runWorkerTool(tool, action.input);
+        ? await this.runCompute(tool, action.input, idempotencyKey)
+        : await this.runWorkerTool(tool, action.input, idempotencyKey);
+    if ('failed' in out) return out;
     this.carried.dataClass = stricterDataClass(this.carried.dataClass, tool.dataClass);
     return { output: out.output };
   }
 
-  private async runWorkerTool(tool: ToolDescriptor, input: unknown): Promise<ToolStepOutput> {
+  private async runWorkerTool(
+    tool: ToolDescriptor,
+    input: unknown,
+    idempotencyKey: string,
+  ): Promise<ToolStepOutput | { failed: string }> {
     const step = this.beginStep(`tool: ${tool.name}`);
+    let out: ToolStepOutput;
     try {
-      const out = await this.inStepScope(() =>
+      out = await this.inStepScope(() =>
         runTool.executeWithOptions(
           { ...TOOL_OPTIONS, ...this.deadlineBound(), summary: `tool: ${tool.name}, step ${step}` },
-          [this.toolInput(step, tool, input)],
+          [{ taskId: this.spec.taskId, step, tool: tool.name, input, idempotencyKey }],
         ),
       );
-      this.audit('tool.completed', { tool: tool.name, outputDigest: out.outputDigest, bytes: out.bytes });
-      return out;
     } catch (err) {
       this.stepFailed(err);
-      throw new StopTask('tool_failure', `${tool.name} failed: ${this.lastError}`);
+      return { failed: `${tool.name} failed: ${this.lastError}` };
     }
+    this.audit('tool.completed', { tool: tool.name, outputDigest: out.outputDigest, bytes: out.bytes });
+    return out;
   }
 
-  private async runCompute(tool: ToolDescriptor, input: unknown): Promise<ToolStepOutput> {
+  private async runCompute(
+    tool: ToolDescriptor,
+    input: unknown,
+    idempotencyKey: string,
+  ): Promise<ToolStepOutput | { failed: string }> {
     const { dataClass, health } = this.carried;
     const nodes = chooseComputeNodes(
       this.spec.computeNodes,
@@ -390,10 +434,15 @@ class AgentTask {
       health,
     );
     if (nodes.length === 0) throw new StopTask('no_route', `no compute node may see ${dataClass} data`);
+    let affordable = false;
     for (const node of nodes) {
+      const priceUsd = node.pricePerJobUsd ?? 0;
+      if (this.carried.spendUsd + priceUsd > this.spec.limits.budgetUsd) continue;
+      affordable = true;
       const step = this.beginStep(`compute: ${tool.name} on ${node.id}`);
+      let out: ToolStepOutput;
       try {
-        const out = await this.inStepScope(() =>
+        out = await this.inStepScope(() =>
           runTool.executeWithOptions(
             {
               ...TOOL_OPTIONS,
@@ -402,35 +451,28 @@ class AgentTask {
               scheduleToStartTimeout: (node.pickupTimeoutSeconds ?? DEFAULT_PICKUP_TIMEOUT_SECONDS) * 1000,
               summary: `compute: ${tool.name} on node ${node.id}, step ${step}`,
             },
-            [this.toolInput(step, tool, input)],
+            [{ taskId: this.spec.taskId, step, tool: tool.name, input, idempotencyKey }],
           ),
         );
-        this.carried.health[node.id] = { consecutiveFailures: 0 };
-        this.audit('tool.completed', {
-          tool: tool.name,
-          node: node.id,
-          outputDigest: out.outputDigest,
-          bytes: out.bytes,
-        });
-        return out;
       } catch (err) {
         this.stepFailed(err, node);
+        continue;
       }
+      this.carried.spendUsd = roundUsd(this.carried.spendUsd + priceUsd);
+      this.carried.health[node.id] = { consecutiveFailures: 0 };
+      this.audit('tool.completed', {
+        tool: tool.name,
+        node: node.id,
+        outputDigest: out.outputDigest,
+        bytes: out.bytes,
+        costUsd: priceUsd,
+      });
+      if (priceUsd > 0) this.updateSearchAttributes();
+      return out;
     }
-    throw new StopTask(
-      'provider_failure',
-      `every compute node failed ${tool.name}; last error: ${this.lastError}`,
-    );
-  }
-
-  private toolInput(step: number, tool: ToolDescriptor, input: unknown) {
-    return {
-      taskId: this.spec.taskId,
-      step,
-      tool: tool.name,
-      input,
-      idempotencyKey: `${workflowInfo().workflowId}:${step}`,
-    };
+    if (!affordable)
+      throw new StopTask('budget_exhausted', `no compute node for ${tool.name} fits in the budget`);
+    return { failed: `every compute node failed ${tool.name}; last error: ${this.lastError}` };
   }
 
   private async awaitApproval(
@@ -572,7 +614,9 @@ class AgentTask {
 
   private async maybeContinueAsNew(): Promise<void> {
     const perRun = this.spec.limits.stepsPerRun;
+    if (this.stepsThisRun === 0) return;
     if (!workflowInfo().continueAsNewSuggested && !(perRun && this.stepsThisRun >= perRun)) return;
+    if (this.cancelRequest) throw new StopTask('cancelled', this.cancelDetail());
     await condition(allHandlersFinished);
     this.audit('task.continued', { run: this.carried.runs + 1 });
     await continueAsNew<typeof agentRun>({

@@ -236,14 +236,20 @@ describe('tool activity', () => {
     expect(err.message).toMatch(/breaks its schema/);
   });
 
-  test('a cancel reaches the tool through its signal and the activity ends as cancelled', async () => {
+  test('a running tool heartbeats within its first second, and a cancel ends it as cancelled', async () => {
     const environment = new MockActivityEnvironment(undefined, { logger: silent });
-    const beats: unknown[] = [];
-    environment.on('heartbeat', (d) => beats.push(d));
+    const beats: number[] = [];
+    const started = Date.now();
+    const firstBeat = new Promise<void>((resolve) =>
+      environment.on('heartbeat', () => {
+        beats.push(Date.now() - started);
+        resolve();
+      }),
+    );
     const running = runTool(step('wait_for_cancel', {}), environment);
     running.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(beats.length).toBeGreaterThanOrEqual(1); // heartbeats from the start
+    await firstBeat;
+    expect(beats[0]).toBeLessThanOrEqual(1500); // within its first second (plus timer slack)
     environment.cancel();
     await expect(running).rejects.toBeInstanceOf(CancelledFailure);
   });

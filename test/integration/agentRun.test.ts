@@ -468,4 +468,20 @@ describe('agentRun on a real Temporal dev server', () => {
     expect(requests[0]!.body.tools!.map((t) => t.function.name)).toEqual(['read_file']); // only the step's tools, no finish
     expect(requests[1]!.body.messages.at(-1)!.content).toContain('not a valid action');
   });
+
+  test('a tool failure in a model-driven loop is fed back to the model, which can recover', async () => {
+    harness.mock.reply(
+      { tool: 'read_file', args: { path: 'missing.txt' } },
+      { tool: 'finish', args: { result: 'that file does not exist' } },
+    );
+    const spec = harness.spec(freeAgent, { input: 'read missing.txt' });
+    const before = harness.mock.requests.length;
+    const result = await (await harness.client.start(spec)).result();
+    expect(result).toMatchObject({ status: 'completed', result: 'that file does not exist' });
+    const fed = harness.mock.requests[before + 1]!.body.messages.at(-1)!;
+    expect(fed.role).toBe('tool');
+    expect(fed.content).toContain(
+      'The tool failed: read_file failed: ToolRejected: missing.txt does not exist',
+    );
+  });
 });
