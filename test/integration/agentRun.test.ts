@@ -435,7 +435,8 @@ describe('agentRun on a real Temporal dev server', () => {
       { id: 'local', taskQueue: harness.nodeQueue, trust: 'local' },
     ];
     const spec = harness.spec(freeAgent, { input: 'count the words' }, config);
-    const result = await (await harness.client.start(spec)).result();
+    const handle = await harness.client.start(spec);
+    const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', result: 'counted' });
     const audit = await harness.client.audit(spec.taskId);
     expect(audit.find((e) => e.kind === 'step.failed')!.data).toMatchObject({ route: 'dead' });
@@ -443,6 +444,7 @@ describe('agentRun on a real Temporal dev server', () => {
       tool: 'text_stats',
       node: 'local',
     });
+    await recordHistory('compute-node-failover', handle);
   });
 
   test('a decide step lets the model fill a tool call under the plan, and invalid arguments are fed back', async () => {
