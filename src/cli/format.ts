@@ -34,9 +34,13 @@ export function progressLine(entry: AuditEntry, spendUsd: number): string | unde
   }
 }
 
-export function approvalText(state: TaskState): string {
+/** The pending action in full; `shownInput` is its input with blob references resolved, if they could be. */
+export function approvalText(
+  state: TaskState,
+  shownInput: unknown = state.pendingApproval!.action.input,
+): string {
   const pending = state.pendingApproval!;
-  const input = JSON.stringify(pending.action.input, null, 2).split('\n').join('\n      ');
+  const input = JSON.stringify(shownInput, null, 2).split('\n').join('\n      ');
   return [
     `  Approval needed (${pending.id}): ${pending.action.tool}`,
     `      ${input}`,

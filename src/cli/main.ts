@@ -19,6 +19,7 @@ import {
 import { getLogger } from '../runtime/logger';
 import { installTemporalRuntime } from '../runtime/temporalRuntime';
 import { TemporalCliMissing } from '../runtime/temporalCli';
+import type { TaskState } from '../workflows/types';
 import {
   approvalText,
   listText,
@@ -178,6 +179,18 @@ function readInput(options: Options): unknown {
   return undefined;
 }
 
+/**
+ * The pending action's input with what the blob store holds put back, so an approver sees the
+ * whole action the digest covers, not a preview. Where the blobs are not on this machine, the
+ * references (with their sha256 and preview) are shown instead.
+ */
+async function resolvedInput(config: LoadedConfig, state: TaskState): Promise<unknown> {
+  const input = state.pendingApproval!.action.input;
+  return blobStore(config)
+    .resolve(input)
+    .catch(() => input);
+}
+
 /** The validator's reason (not allowed, changed action…) is the cause of the update's failure. */
 function refusalReason(err: Error): string {
   return err.cause instanceof Error ? err.cause.message : err.message;
@@ -233,7 +246,7 @@ async function run(config: LoadedConfig, positionals: string[], options: Options
       const pending = state.pendingApproval;
       if (!pending || asked.has(pending.id)) return;
       asked.add(pending.id);
-      say(approvalText(state));
+      say(approvalText(state, await resolvedInput(config, state)));
       const identity = currentUser(); // the person at the terminal, who may differ from the principal
       if (!interactive) {
         say(
@@ -282,7 +295,7 @@ async function decide(
     const state = await session.client.state(taskId);
     if (!state.pendingApproval)
       throw new UsageError(`task ${taskId} is not waiting for an approval (status: ${state.status})`);
-    say(approvalText(state));
+    say(approvalText(state, await resolvedInput(config, state)));
     const reason = typeof options.reason === 'string' ? options.reason : undefined;
     const { outcome } = await session.client
       .decide(taskId, {
