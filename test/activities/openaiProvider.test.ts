@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancelledFailure, type Logger as TemporalLogger } from '@temporalio/common';
+import { CancelledFailure, type Logger as TemporalLogger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { BlobStore } from '../../src/runtime/blobStore';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry } from '../../src/tools/registry';
 import { MockOpenAI } from '../support/mockOpenAI';
+import { failureOf } from '../support/failures';
 
 const silent: TemporalLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,17 +59,6 @@ function env(): MockActivityEnvironment {
 
 function callModel(input: ModelStepInput = stepInput(), environment = env()): Promise<ModelStepOutput> {
   return environment.run(activities.callModel, input);
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  let result: unknown;
-  try {
-    result = await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error(`expected a failure, got ${JSON.stringify(result)}`);
 }
 
 beforeAll(async () => {

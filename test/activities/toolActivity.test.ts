@@ -14,6 +14,7 @@ import type { ModelProvider } from '../../src/providers/types';
 import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/runtime/blobStore';
 import { builtinTools } from '../../src/tools/builtin';
 import { defineTool, ToolRegistry, type ToolContext } from '../../src/tools/registry';
+import { failureOf } from '../support/failures';
 
 const silent: TemporalLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
@@ -117,17 +118,6 @@ function runTool(
   environment = new MockActivityEnvironment(undefined, { logger: silent }),
 ): Promise<ToolStepOutput> {
   return environment.run(activities.runTool, input);
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  let result: unknown;
-  try {
-    result = await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error(`expected a failure, got ${JSON.stringify(result)}`);
 }
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -8,21 +8,10 @@ import {
   type AuditEvent,
 } from '../../src/audit/chain';
 import { sha256Hex, utf8Bytes } from '../../src/audit/sha256';
+import { prng } from '../support/prng';
 
 const nodeSha = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 const nodeBytes = (text: string): number[] => [...Buffer.from(text, 'utf8')];
-
-/** mulberry32: a small seeded PRNG, so a failing case can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random string mixing 1-, 2-, 3- and 4-byte characters and lone surrogates. */
 function randomString(rand: () => number): string {

@@ -1,10 +1,10 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBlobRef, type BlobRef } from '../../src/agents/types';
 import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/runtime/blobStore';
+import { failureOf } from '../support/failures';
 
 let dir: string;
 let store: BlobStore;
@@ -17,17 +17,6 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const sha = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  let result: unknown;
-  try {
-    result = await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error(`expected a failure, got ${JSON.stringify(result)}`);
-}
 
 describe('put and get', () => {
   test('round trip returns the same bytes', async () => {

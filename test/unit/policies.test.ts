@@ -28,18 +28,7 @@ import {
   type Health,
 } from '../../src/policies/routing';
 import type { Policy } from '../../src/policies/types';
-
-/** mulberry32: a small seeded PRNG, so a failing case can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng';
 
 function tool(
   name: string,

@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import {
   mkdirSync,
@@ -16,6 +15,7 @@ import pino from 'pino';
 import { z } from 'zod';
 import { builtinTools } from '../../src/tools/builtin';
 import { defineTool, jsonSchemaOf, ToolRegistry, type ToolContext } from '../../src/tools/registry';
+import { failureOf } from '../support/failures';
 
 let root: string;
 let workspace: string;
@@ -82,17 +82,6 @@ function tools(httpAllowlist: string[] = []) {
     const tool = registry.get(name)!;
     return tool.handler(tool.input.parse(input), ctx);
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  let result: unknown;
-  try {
-    result = await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error(`expected the tool to fail, but it returned ${JSON.stringify(result)}`);
 }
 
 describe('file tools stay inside the workspace', () => {
