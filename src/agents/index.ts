@@ -1,6 +1,7 @@
 import type { AgentDefinition } from './definition';
 import { fileAssistant } from './fileAssistant';
 import { notesDigest } from './notesDigest';
+import { validateAgent } from './validate';
 
 export const builtinAgents: AgentDefinition[] = [notesDigest, fileAssistant];
 
@@ -14,6 +15,7 @@ export class AgentRegistry {
   }
 
   register(agent: AgentDefinition): this {
+    validateAgent(agent);
     this.agents.set(agent.name, agent);
     return this;
   }

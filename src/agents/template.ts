@@ -58,3 +58,11 @@ export function renderPrompt(template: string, scope: Record<string, unknown>): 
   if (last < template.length) parts.push(template.slice(last));
   return parts;
 }
+
+/** Every placeholder path in a template (a string, or strings nested in arrays and objects). */
+export function placeholders(template: unknown): string[] {
+  if (typeof template === 'string') return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+  if (Array.isArray(template)) return template.flatMap(placeholders);
+  if (template && typeof template === 'object') return Object.values(template).flatMap(placeholders);
+  return [];
+}

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentRegistry, UnknownAgent } from '../agents';
+import { AgentDefinitionError } from '../agents/validate';
 import { ConfigError, currentUser, loadConfig, type LoadedConfig } from '../config/load';
 import { buildTaskSpec, TaskInputError } from '../config/taskSpec';
 import { ensureModel } from '../providers/modelFiles';
@@ -444,7 +445,8 @@ export function explain(err: unknown): string {
     err instanceof TaskInputError ||
     err instanceof TemporalCliMissing ||
     err instanceof TaskNotFound ||
-    err instanceof UnknownAgent
+    err instanceof UnknownAgent ||
+    err instanceof AgentDefinitionError
   ) {
     return `steward: ${err.message}`;
   }
