@@ -7,6 +7,7 @@ import type { ToolRegistry } from '../tools/registry';
 import type { ChatMessage, ModelProvider, ToolSpec } from '../providers/types';
 import { withHeartbeat } from './heartbeat';
 import { FINISH_TOOL, type ModelStepInput, type ModelStepOutput } from './types';
+import type { TranscriptMessage } from '../workflows/types';
 
 export interface ModelActivityDeps {
   providers: Map<string, ModelProvider>;
@@ -39,6 +40,17 @@ async function contentText(parts: ContentParts, blobs: BlobStore): Promise<strin
 
 function toToolSpec(tool: ToolDescriptor): ToolSpec {
   return { name: tool.name, description: tool.description, parameters: tool.inputSchema };
+}
+
+/** Stores the whole conversation as the caller's new transcript base once its inline part is large. */
+async function compactedWith(blobs: BlobStore, input: ModelStepInput, conversation: TranscriptMessage[]) {
+  if (
+    !input.compactAboveBytes ||
+    Buffer.byteLength(JSON.stringify(input.messages)) <= input.compactAboveBytes
+  ) {
+    return {};
+  }
+  return { transcriptBase: await blobs.putValue(conversation) };
 }
 
 export function createModelActivity({ providers, tools, blobs }: ModelActivityDeps) {
@@ -79,8 +91,12 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
     }
     return withHeartbeat(
       async (beat) => {
+        const earlier = input.transcriptBase
+          ? ((await blobs.getValue(input.transcriptBase)) as TranscriptMessage[])
+          : [];
+        const conversation = [...earlier, ...input.messages];
         const messages: ChatMessage[] = await Promise.all(
-          input.messages.map(async (m) => ({
+          conversation.map(async (m) => ({
             role: m.role,
             content: await contentText(m.content, blobs),
             toolCall: m.toolCall,
@@ -98,7 +114,12 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
           signal: Context.current().cancellationSignal,
           onProgress: (info) => beat(info),
         });
-        const base = { provider: response.provider, model: response.model, usage: response.usage ?? null };
+        const base = {
+          provider: response.provider,
+          model: response.model,
+          usage: response.usage ?? null,
+          ...(await compactedWith(blobs, input, conversation)),
+        };
         if (input.mode === 'text')
           return { ...base, text: (await blobs.externalize(response.text ?? '')) as string };
         if (response.toolCall) return { ...base, ...validateCall(input, response.toolCall) };

@@ -6,12 +6,16 @@ export interface ModelStepInput {
   taskId: string;
   step: number;
   route: ModelRoute;
+  /** Earlier messages of the conversation, kept in the blob store; they come before `messages`. */
+  transcriptBase?: BlobRef;
   messages: TranscriptMessage[];
   mode: 'action' | 'text';
   tools: ToolDescriptor[];
   /** In action mode: offer the `finish` tool, and take a plain-text answer as the final result. */
   allowFinish: boolean;
   maxOutputTokens: number;
+  /** When `messages` are larger than this, store base and messages as one blob and return it. */
+  compactAboveBytes?: number;
 }
 
 export interface ModelStepOutput {
@@ -22,6 +26,8 @@ export interface ModelStepOutput {
   text?: string | BlobRef;
   /** A proposed action that validated against its tool's input schema. */
   action?: { callId: string; tool: string; input: unknown };
+  /** The whole conversation this call saw, stored as the caller's new transcript base. */
+  transcriptBase?: BlobRef;
   /** Output that did not validate, with the reason, to feed back to the model. */
   invalid?: { callId?: string; raw: string; error: string };
 }

@@ -70,6 +70,8 @@ const TOOL_OPTIONS: ActivityOptions = {
   heartbeatTimeout: '10s',
   retry: { ...retry, maximumAttempts: 5 },
 };
+/** Past this many bytes of inline messages, the free loop's transcript moves into the blob store. */
+const TRANSCRIPT_INLINE_BYTES = 16 * 1024;
 /** A compute node that does not pick a job up within this time is treated as down; the next is tried. */
 const DEFAULT_PICKUP_TIMEOUT_SECONDS = 30;
 
@@ -182,7 +184,13 @@ class AgentTask {
         }
         case 'draft': {
           const messages = this.prompt(renderPrompt(planStep.prompt, scope()));
-          const out = await this.askModel(messages, 'text', [], false, planStep.maxOutputTokens);
+          const out = await this.askModel({
+            messages,
+            mode: 'text',
+            tools: [],
+            allowFinish: false,
+            maxOutputTokens: planStep.maxOutputTokens,
+          });
           results[planStep.id] = { text: out.text ?? '' };
           break;
         }
@@ -202,7 +210,7 @@ class AgentTask {
 
   private async runFreeLoop(): Promise<unknown> {
     const transcript = this.carried.transcript;
-    if (transcript.length === 0) {
+    if (transcript.length === 0 && !this.carried.transcriptBase) {
       transcript.push(
         {
           role: 'system',
@@ -254,8 +262,15 @@ class AgentTask {
     tools: ToolDescriptor[],
     allowFinish: boolean,
   ): Promise<{ callId: string; tool: string; input: unknown }> {
+    const isTranscript = conversation === this.carried.transcript;
     for (;;) {
-      const out = await this.askModel(conversation, 'action', tools, allowFinish);
+      const out = await this.askModel({
+        messages: conversation,
+        mode: 'action',
+        tools,
+        allowFinish,
+        isTranscript,
+      });
       if (out.action) {
         this.audit('action.proposed', { tool: out.action.tool, digest: actionDigest(out.action) });
         return out.action;
@@ -277,14 +292,21 @@ class AgentTask {
   /**
    * One model call with routing and budget: candidates allowed for the transcript's data class, best
    * first; each is reserved for its worst case before it starts and settled from real usage after.
+   * The free loop's transcript (`isTranscript`) is sent as its blob-stored base plus the messages
+   * since; when those grow large the activity stores them all and the base moves forward, so history
+   * does not repeat the whole conversation at every step.
    */
-  private async askModel(
-    messages: TranscriptMessage[],
-    mode: 'action' | 'text',
-    tools: ToolDescriptor[],
-    allowFinish: boolean,
-    stepMaxOutputTokens = this.spec.limits.maxOutputTokens,
-  ): Promise<ModelStepOutput> {
+  private async askModel(request: {
+    messages: TranscriptMessage[];
+    mode: 'action' | 'text';
+    tools: ToolDescriptor[];
+    allowFinish: boolean;
+    maxOutputTokens?: number;
+    isTranscript?: boolean;
+  }): Promise<ModelStepOutput> {
+    const { messages, mode, tools, allowFinish } = request;
+    const stepMaxOutputTokens = request.maxOutputTokens ?? this.spec.limits.maxOutputTokens;
+    const transcriptBase = request.isTranscript ? this.carried.transcriptBase : undefined;
     const { dataClass, health } = this.carried;
     const routes = chooseModelRoutes(
       this.spec.models,
@@ -295,7 +317,7 @@ class AgentTask {
     );
     if (routes.length === 0) throw new StopTask('no_route', `no model may see ${dataClass} data`);
     const inputTokensBound = maxInputTokens(
-      promptBytesBound({ messages, tools }) + (allowFinish ? FINISH_SCHEMA_BYTES : 0),
+      promptBytesBound({ transcriptBase, messages, tools }) + (allowFinish ? FINISH_SCHEMA_BYTES : 0),
       messages.length + tools.length + 1,
     );
     let affordable = false;
@@ -319,11 +341,13 @@ class AgentTask {
                 taskId: this.spec.taskId,
                 step,
                 route,
+                transcriptBase,
                 messages,
                 mode,
                 tools,
                 allowFinish,
                 maxOutputTokens: reservation.maxOutputTokens,
+                compactAboveBytes: request.isTranscript ? TRANSCRIPT_INLINE_BYTES : undefined,
               },
             ],
           ),
@@ -333,6 +357,10 @@ class AgentTask {
         continue;
       }
       this.settleModelCall(route, out, reservation.reservedUsd);
+      if (request.isTranscript && out.transcriptBase) {
+        this.carried.transcriptBase = out.transcriptBase;
+        messages.splice(0); // now in the blob store, behind the new base
+      }
       return out;
     }
     if (!affordable) {

@@ -46,6 +46,8 @@ export interface CarriedState {
   dataClass: DataClass;
   health: Health;
   transcript: TranscriptMessage[];
+  /** The transcript's earlier messages, in the blob store; `transcript` holds those since. */
+  transcriptBase?: BlobRef;
   planIndex: number;
   stepResults: Record<string, { output?: unknown; text?: string | BlobRef }>;
   audit: AuditEntry[];

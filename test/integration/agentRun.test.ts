@@ -486,4 +486,28 @@ describe('agentRun on a real Temporal dev server', () => {
       'The tool failed: read_file failed: ToolRejected: missing.txt does not exist',
     );
   });
+
+  test('a long conversation moves into the blob store: history does not repeat it at every step', async () => {
+    harness.writeWorkspaceFile('chunk.txt', 'lorem ipsum '.repeat(2_500)); // 30 KB, under the blob threshold
+    harness.mock.reply(
+      ...Array.from({ length: 6 }, () => ({ tool: 'read_file', args: { path: 'chunk.txt' } })),
+      { tool: 'finish', args: { result: 'read six times' } },
+    );
+    const spec = harness.spec(freeAgent, { input: 'read chunk.txt six times' });
+    const handle = await harness.client.start(spec);
+    expect(await handle.result()).toMatchObject({ status: 'completed', result: 'read six times' });
+
+    // the model saw the whole conversation every time…
+    const lastRequest = harness.mock.requests.at(-1)!.body.messages;
+    expect(lastRequest.filter((m) => m.role === 'tool')).toHaveLength(6);
+    expect(JSON.stringify(lastRequest).length).toBeGreaterThan(180_000);
+    // …while no model call in history carries more than its new messages and a reference
+    const events = (await handle.fetchHistory()).events!;
+    const modelInputs = events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel')
+      .map((e) => e.activityTaskScheduledEventAttributes!.input!.payloads![0]!.data!.length);
+    expect(modelInputs).toHaveLength(7);
+    expect(Math.max(...modelInputs)).toBeLessThan(80_000);
+    await recordHistory('transcript-in-blob-store', handle);
+  });
 });
