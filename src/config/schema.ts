@@ -97,7 +97,7 @@ export const policySchema = z
           });
         }
       })
-      .default({ quorum: 1, timeoutSeconds: 3600, onExpiry: 'stop' }),
+      .prefault({}),
     dataBoundaries: z
       .object({ public: z.array(trust), internal: z.array(trust), confidential: z.array(trust) })
       .strict()
@@ -114,7 +114,7 @@ export const configSchema = z
         taskQueue: z.string().default('steward'),
       })
       .strict()
-      .default({ namespace: 'default', taskQueue: 'steward' }),
+      .prefault({}),
     /** Where Steward keeps models, blobs and the dev server's database. */
     dataDir: z.string().default('.steward'),
     providers: z.record(z.string(), providerConfigSchema).default({}),
@@ -133,23 +133,14 @@ export const configSchema = z
           .strict(),
       )
       .default([{ id: 'local', taskQueue: 'steward-node-local', trust: 'local' }]),
-    policy: policySchema.default({
-      rules: [],
-      approval: { quorum: 1, timeoutSeconds: 3600, onExpiry: 'stop' },
-    }),
-    limits: limitsSchema.default({
-      maxSteps: 20,
-      budgetUsd: 1,
-      deadlineSeconds: 3600,
-      maxInvalidOutputs: 3,
-      maxDenials: 3,
-      maxOutputTokens: 256,
-    }),
+    // prefault: an absent section is parsed as {}, so each field's own default applies (written once)
+    policy: policySchema.prefault({}),
+    limits: limitsSchema.prefault({}),
     preference: z.enum(['cost', 'latency', 'privacy']).default('cost'),
     tools: z
       .object({ workspace: z.string().default('.'), httpAllowlist: z.array(z.string()).default([]) })
       .strict()
-      .default({ workspace: '.', httpAllowlist: [] }),
+      .prefault({}),
   })
   .strict();
 
