@@ -1,16 +1,15 @@
 import { createInterface } from 'node:readline/promises';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentRegistry, UnknownAgent } from '../agents';
 import { AgentDefinitionError } from '../agents/validate';
 import { ConfigError, currentUser, loadConfig, type LoadedConfig } from '../config/load';
 import { buildTaskSpec, TaskInputError } from '../config/taskSpec';
 import { ensureModel } from '../providers/modelFiles';
-import { BlobStore } from '../runtime/blobStore';
 import { StewardClient, TaskNotFound } from '../runtime/client';
 import { portOrFree, type DevServer } from '../runtime/devServer';
 import {
+  blobStoreFor,
   findServer,
   runWorkers,
   startEmbeddedServer,
@@ -114,13 +113,9 @@ async function connect(config: LoadedConfig): Promise<Session> {
     server.address,
     config.temporal.namespace,
     config.temporal.taskQueue,
-    blobStore(config),
+    blobStoreFor(config),
   );
   return { client, uiUrl: server.uiUrl, close: () => client.close() };
-}
-
-function blobStore(config: LoadedConfig): BlobStore {
-  return new BlobStore(join(config.dataDir, 'blobs'));
 }
 
 /** Starts the embedded server and the workers in this process, unless a server is already there. */
@@ -138,7 +133,7 @@ async function connectOrEmbed(config: LoadedConfig): Promise<Session> {
       server.address,
       config.temporal.namespace,
       config.temporal.taskQueue,
-      blobStore(config),
+      blobStoreFor(config),
     );
     return {
       client,
@@ -187,7 +182,7 @@ function readInput(options: Options): unknown {
  */
 async function resolvedInput(config: LoadedConfig, state: TaskState): Promise<unknown> {
   const input = state.pendingApproval!.action.input;
-  return blobStore(config)
+  return blobStoreFor(config)
     .resolve(input)
     .catch(() => input);
 }

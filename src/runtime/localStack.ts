@@ -38,6 +38,11 @@ export function findServer(
   return alive(info.pid) ? { ...info, embedded: true } : undefined;
 }
 
+/** The blob store every process of this install shares (workers must share its directory). */
+export function blobStoreFor(config: LoadedConfig): BlobStore {
+  return new BlobStore(join(config.dataDir, 'blobs'));
+}
+
 export function toolRegistry(config: LoadedConfig): ToolRegistry {
   return new ToolRegistry().register(...builtinTools(config.tools));
 }
@@ -58,7 +63,7 @@ export async function runWorkers(
   const activities = createActivities({
     providers,
     tools: toolRegistry(config),
-    blobs: new BlobStore(join(config.dataDir, 'blobs')),
+    blobs: blobStoreFor(config),
     logger,
   });
   const connection = await NativeConnection.connect({ address });
