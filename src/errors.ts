@@ -21,6 +21,11 @@ export const ErrorTypes = {
   ToolFailed: 'ToolFailed',
   /** A blob a step refers to is not in the blob store. */
   BlobMissing: 'BlobMissing',
+  /**
+   * A tool's effect happened but its output could not be recorded (blob store full, output too
+   * large): retrying would repeat the effect, so the step fails without a retry.
+   */
+  ToolOutputUnrecorded: 'ToolOutputUnrecorded',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
@@ -31,7 +36,16 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorTypes.ToolInputInvalid,
   ErrorTypes.ToolRejected,
   ErrorTypes.BlobMissing,
+  ErrorTypes.ToolOutputUnrecorded,
 ];
+
+/** Error text that reaches history, the audit and logs is cut here: a failure must not carry a payload. */
+export const MAX_ERROR_CHARS = 2000;
+
+/** Text cut to `max` characters, saying how much was left out. */
+export function boundedText(text: string, max = MAX_ERROR_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
 
 /** Timeouts, conflicts, rate limits and server errors may pass; other 4xx answers will not. */
 export function isRetryableHttpStatus(status: number): boolean {
@@ -45,7 +59,7 @@ export function failure(
 ): ApplicationFailure {
   return ApplicationFailure.create({
     type,
-    message,
+    message: boundedText(message),
     nonRetryable: NON_RETRYABLE_ERROR_TYPES.includes(type),
     nextRetryDelay: options.nextRetryDelay,
     cause: options.cause,
