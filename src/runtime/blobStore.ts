@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBlobRef, type BlobRef } from '../agents/types';
 import { failure, ErrorTypes } from '../errors';
@@ -22,8 +22,13 @@ export class BlobStore {
     const path = this.pathOf(hash);
     await mkdir(join(this.dir, hash.slice(0, 2)), { recursive: true });
     const temp = `${path}.${randomUUID()}.tmp`;
-    await writeFile(temp, bytes);
-    await rename(temp, path); // atomic: a reader sees the whole blob or none
+    try {
+      await writeFile(temp, bytes);
+      await rename(temp, path); // atomic: a reader sees the whole blob or none
+    } catch (err) {
+      await rm(temp, { force: true }).catch(() => undefined); // a full disk must not fill up with halves
+      throw err;
+    }
     return hash;
   }
 

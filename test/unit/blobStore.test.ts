@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isBlobRef, type BlobRef } from '../../src/agents/types';
 import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/runtime/blobStore';
 import { failureOf } from '../support/failures';
@@ -73,6 +74,40 @@ describe('put and get', () => {
       const err = await failureOf(store.get(bad));
       expect(err.type).toBe('BlobMissing');
     }
+  });
+});
+
+describe('a failed put leaves no temp file', () => {
+  test('when the rename fails (a non-empty directory stands where the blob goes)', async () => {
+    const bytes = Buffer.from('blocked');
+    const hash = sha(bytes);
+    const fanOut = join(store.dir, hash.slice(0, 2));
+    mkdirSync(join(fanOut, hash, 'occupied'), { recursive: true });
+    await expect(store.put(bytes)).rejects.toMatchObject({
+      code: expect.stringMatching(/EISDIR|ENOTEMPTY|EEXIST/),
+    });
+    expect(readdirSync(fanOut)).toEqual([hash]);
+  });
+
+  // A real short write: the child process may not write files over 4 KiB (RLIMIT_FSIZE), as on a full disk.
+  const prlimit = spawnSync('prlimit', ['--version']).status === 0;
+  (prlimit ? test : test.skip)('when the write fails half way (EFBIG under prlimit --fsize)', () => {
+    const script = join(dir, 'put.ts');
+    writeFileSync(
+      script,
+      `import { BlobStore } from ${JSON.stringify(resolve(__dirname, '../../src/runtime/blobStore'))};
+new BlobStore(${JSON.stringify(store.dir)}).put(Buffer.alloc(100_000, 1)).then(
+  () => console.log('stored'),
+  (err) => console.log(err.code),
+);`,
+    );
+    const child = spawnSync('prlimit', ['--fsize=4096', process.execPath, '--import', 'tsx', script], {
+      encoding: 'utf8',
+      cwd: resolve(__dirname, '../..'),
+    });
+    expect(child.stdout.trim()).toBe('EFBIG');
+    const hash = sha(Buffer.alloc(100_000, 1));
+    expect(readdirSync(join(store.dir, hash.slice(0, 2)))).toEqual([]);
   });
 });
 
