@@ -9,10 +9,10 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
-import { createActivities } from '../src/activities';
+import { createStewardActivities } from '../src/activities';
+import { AgentRegistry } from '../src/agents';
 import type { AgentDefinition } from '../src/agents/definition';
 import { parseConfig } from '../src/config/load';
-import { buildTaskSpec } from '../src/config/taskSpec';
 import { BlobStore } from '../src/runtime/blobStore';
 import { StewardClient } from '../src/runtime/client';
 import { startDevServer } from '../src/runtime/devServer';
@@ -68,7 +68,10 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const tools = new ToolRegistry().register(noopTool);
-  const activities = createActivities({
+  const config = parseConfig({ policy: { approval: { approvers: ['bench'] } } });
+  const activities = createStewardActivities({
+    config,
+    agents: new AgentRegistry([agent]),
     providers: new Map(),
     tools,
     blobs: new BlobStore(mkdtempSync(join(tmpdir(), 'bench-'))),
@@ -84,7 +87,6 @@ async function main(): Promise<void> {
     }),
     activities: { noop: async (step: number) => ({ step }) },
   });
-  const config = parseConfig({ policy: { approval: { approvers: ['bench'] } } });
   const steward = new StewardClient(client, 'bench-steward');
   console.log(
     `${STEPS} sequential steps per task, ${TASKS} tasks one after another, tuned dev server, ${availableParallelism()} cores`,
@@ -100,9 +102,7 @@ async function main(): Promise<void> {
           }),
         );
         const agentRun = await timeSequential('steward agentRun (plan)', async () => {
-          const result = await (
-            await steward.start(buildTaskSpec(config, tools, { agent, principal: 'bench' }))
-          ).result();
+          const result = await (await steward.start({ agent: agent.name, principal: 'bench' })).result();
           if (result.status !== 'completed') throw new Error(`bench task stopped: ${result.detail}`);
         });
         console.log(

@@ -3,6 +3,7 @@ import type { ModelProvider } from '../providers/types';
 import type { BlobStore } from '../runtime/blobStore';
 import type { ToolRegistry } from '../tools/registry';
 import { createModelActivity } from './model';
+import { createTaskActivity, type TaskActivityDeps } from './task';
 import { createToolActivity } from './tool';
 
 export interface ActivityDeps {
@@ -12,7 +13,7 @@ export interface ActivityDeps {
   logger: Logger;
 }
 
-/** Every side effect Steward performs, built from its dependencies so tests inject real local servers. */
+/** Every step's side effect, built from its dependencies so tests inject real local servers. */
 export function createActivities(deps: ActivityDeps) {
   return {
     callModel: createModelActivity(deps),
@@ -20,4 +21,14 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-export type StewardActivities = ReturnType<typeof createActivities>;
+/**
+ * The `steward` queue's activities: the steps, and resolving a start request from the worker's own
+ * agents and configuration (compute nodes run steps only).
+ */
+export function createStewardActivities(deps: ActivityDeps & TaskActivityDeps) {
+  return { ...createActivities(deps), resolveTask: createTaskActivity(deps) };
+}
+
+export type StepActivities = ReturnType<typeof createActivities>;
+export type StewardActivities = ReturnType<typeof createStewardActivities>;
+export type { ResolvedTask, TaskActivityDeps } from './task';

@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ContentParts, ToolDescriptor } from '../agents/types';
-import { ErrorTypes, failure } from '../errors';
+import { canonicalJson } from '../audit/canonicalJson';
+import { boundedText, ErrorTypes, failure } from '../errors';
 import type { BlobStore } from '../runtime/blobStore';
 import type { ToolRegistry } from '../tools/registry';
 import type { ChatMessage, ModelProvider, ToolSpec } from '../providers/types';
@@ -14,6 +15,13 @@ export interface ModelActivityDeps {
   tools: ToolRegistry;
   blobs: BlobStore;
 }
+
+/** Longer tool-call arguments are refused as invalid output, before they are parsed. */
+export const MAX_ACTION_ARGUMENT_CHARS = 1024 * 1024;
+/** Deeper arguments are refused: nothing a tool takes needs more, and the audit must encode them. */
+export const MAX_ACTION_DEPTH = 32;
+/** What of an invalid answer is fed back to the model and kept in history. */
+const MAX_INVALID_RAW_CHARS = 2000;
 
 const FINISH_SCHEMA = z.object({ result: z.string().describe('the final answer') }).strict();
 const FINISH_SPEC: ToolSpec = {
@@ -55,18 +63,32 @@ async function compactedWith(blobs: BlobStore, input: ModelStepInput, conversati
 
 export function createModelActivity({ providers, tools, blobs }: ModelActivityDeps) {
   /** Checks a proposed call against the tools this step offers and the tool's input schema. */
-  function validateCall(
+  async function validateCall(
     input: ModelStepInput,
     call: { id: string; name: string; arguments: string },
-  ): Pick<ModelStepOutput, 'action' | 'invalid'> {
-    const invalid = (error: string) => ({
-      invalid: { callId: call.id, raw: `${call.name}(${call.arguments})`, error },
+  ): Promise<Pick<ModelStepOutput, 'action' | 'invalid'>> {
+    const invalid = async (error: string) => ({
+      invalid: {
+        callId: call.id,
+        raw: boundedText(`${call.name}(${call.arguments})`, MAX_INVALID_RAW_CHARS),
+        error: boundedText(error),
+      },
     });
+    if (call.arguments.length > MAX_ACTION_ARGUMENT_CHARS) {
+      return invalid(
+        `arguments of ${call.name} are ${call.arguments.length} characters, over the ${MAX_ACTION_ARGUMENT_CHARS} allowed`,
+      );
+    }
     let args: unknown;
     try {
       args = JSON.parse(call.arguments || '{}');
     } catch (err) {
       return invalid(`arguments of ${call.name} are not JSON (${(err as Error).message})`);
+    }
+    try {
+      canonicalJson(args, { maxDepth: MAX_ACTION_DEPTH });
+    } catch (err) {
+      return invalid(`arguments of ${call.name} cannot be recorded (${(err as Error).message})`);
     }
     const offered = input.tools.map((t) => t.name);
     let schema: z.ZodType;
@@ -78,7 +100,9 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
       );
     const parsed = schema.safeParse(args);
     if (!parsed.success) return invalid(`input of ${call.name} is invalid: ${z.prettifyError(parsed.error)}`);
-    return { action: { callId: call.id, tool: call.name, input: parsed.data } };
+    // Large arguments (a file's content) go to the blob store: history carries their hash.
+    const actionInput = await blobs.externalize(parsed.data);
+    return { action: { callId: boundedText(call.id, 100), tool: call.name, input: actionInput } };
   }
 
   return async function callModel(input: ModelStepInput): Promise<ModelStepOutput> {
@@ -122,14 +146,13 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
         };
         if (input.mode === 'text')
           return { ...base, text: (await blobs.externalize(response.text ?? '')) as string };
-        if (response.toolCall) return { ...base, ...validateCall(input, response.toolCall) };
+        if (response.toolCall) return { ...base, ...(await validateCall(input, response.toolCall)) };
         if (input.allowFinish && response.text?.trim()) {
-          return {
-            ...base,
-            action: { callId: `call-${input.step}`, tool: FINISH_TOOL, input: { result: response.text } },
-          };
+          const result = await blobs.externalize(response.text);
+          return { ...base, action: { callId: `call-${input.step}`, tool: FINISH_TOOL, input: { result } } };
         }
-        return { ...base, invalid: { raw: response.text ?? '', error: 'the answer called no tool' } };
+        const raw = boundedText(response.text ?? '', MAX_INVALID_RAW_CHARS);
+        return { ...base, invalid: { raw, error: 'the answer called no tool' } };
       },
       { immediately: true },
     );

@@ -10,7 +10,7 @@ export const fileAssistant: AgentDefinition = {
   instructions:
     'You are a careful assistant working in a folder of files. Use the tools to do what the user asks.',
   tools: ['list_files', 'read_file', 'write_file', 'text_stats'],
-  defaultInput: 'List the files in examples/notes and tell me what they are about.',
+  defaultInput: 'List the files in notes and tell me what they are about.',
   limits: { maxSteps: 12, maxOutputTokens: 512 },
   minimumModel: { parametersB: 7, why: 'it lets the model choose tools and arguments freely' },
 };

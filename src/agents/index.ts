@@ -20,6 +20,10 @@ export class AgentRegistry {
     return this;
   }
 
+  has(name: string): boolean {
+    return this.agents.has(name);
+  }
+
   get(name: string): AgentDefinition {
     const agent = this.agents.get(name);
     if (!agent) {

@@ -13,7 +13,7 @@ export const notesDigest: AgentDefinition = {
     'You write short, factual digests of meeting notes. Use plain sentences. Do not invent facts.',
   tools: ['read_file', 'text_stats', 'write_file'],
   input: z.object({ file: z.string().min(1), out: z.string().min(1) }).strict(),
-  defaultInput: { file: 'examples/notes/meeting.md', out: 'examples/notes/digest.md' },
+  defaultInput: { file: 'notes/meeting.md', out: 'notes/digest.md' },
   limits: { maxSteps: 8, maxOutputTokens: 120 },
   plan: [
     { id: 'read', kind: 'tool', tool: 'read_file', input: { path: '{{input.file}}' } },

@@ -1,21 +1,41 @@
+/** Deeper values are refused: a recursive encoder must never be a stack overflow (a poison message). */
+export const CANONICAL_MAX_DEPTH = 64;
+/** Larger encodings are refused: nothing this big belongs in workflow state or the audit. */
+export const CANONICAL_MAX_CHARS = 8 * 1024 * 1024;
+
+export class CanonicalJsonError extends TypeError {}
+
 /**
  * Canonical JSON: object keys sorted, no whitespace, `undefined` members dropped, so equal values
- * hash equally whatever order they were built in. Non-finite numbers are refused, not silently nulled.
+ * hash equally whatever order they were built in. Non-finite numbers are refused, not silently nulled;
+ * so are values nested deeper than `maxDepth` or encoding to more than `maxChars` characters.
  */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: non-finite number ${value}`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value))
-    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.keys(value as object)
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+export function canonicalJson(value: unknown, limits: { maxDepth?: number; maxChars?: number } = {}): string {
+  const maxDepth = limits.maxDepth ?? CANONICAL_MAX_DEPTH;
+  const maxChars = limits.maxChars ?? CANONICAL_MAX_CHARS;
+  let chars = 0;
+  const counted = (text: string): string => {
+    chars += text.length;
+    if (chars > maxChars) throw new CanonicalJsonError(`canonicalJson: value is over ${maxChars} characters`);
+    return text;
+  };
+  const encode = (v: unknown, depth: number): string => {
+    if (v === null || typeof v === 'boolean' || typeof v === 'string') return counted(JSON.stringify(v));
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new CanonicalJsonError(`canonicalJson: non-finite number ${v}`);
+      return counted(JSON.stringify(v));
+    }
+    if (typeof v !== 'object') throw new CanonicalJsonError(`canonicalJson: cannot encode ${typeof v}`);
+    if (depth >= maxDepth)
+      throw new CanonicalJsonError(`canonicalJson: value is nested deeper than ${maxDepth} levels`);
+    if (Array.isArray(v))
+      return `[${v.map((x) => (x === undefined ? counted('null') : encode(x, depth + 1))).join(',')}]`;
+    const record = v as Record<string, unknown>;
+    const entries = Object.keys(record)
+      .filter((k) => record[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+      .map((k) => `${counted(JSON.stringify(k))}:${encode(record[k], depth + 1)}`);
     return `{${entries.join(',')}}`;
-  }
-  throw new TypeError(`canonicalJson: cannot encode ${typeof value}`);
+  };
+  return encode(value, 0);
 }

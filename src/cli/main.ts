@@ -4,9 +4,9 @@ import { parseArgs } from 'node:util';
 import { AgentRegistry, UnknownAgent } from '../agents';
 import { AgentDefinitionError } from '../agents/validate';
 import { ConfigError, currentUser, loadConfig, type LoadedConfig } from '../config/load';
-import { buildTaskSpec, TaskInputError } from '../config/taskSpec';
+import { resolveTaskSpec, TaskRefused } from '../config/taskSpec';
 import { ensureModel } from '../providers/modelFiles';
-import { StewardClient, TaskNotFound } from '../runtime/client';
+import { newTaskId, StewardClient, TaskNotFound } from '../runtime/client';
 import { portOrFree, type DevServer } from '../runtime/devServer';
 import {
   blobStoreFor,
@@ -211,7 +211,15 @@ async function run(config: LoadedConfig, positionals: string[], options: Options
   if (!agentName) throw new UsageError('run needs an agent name; `steward agents` lists them');
   const agent = new AgentRegistry().get(agentName);
   const principal = typeof options.as === 'string' ? options.as : currentUser();
-  const spec = buildTaskSpec(config, toolRegistry(config), { agent, input: readInput(options), principal });
+  const request = { agent: agent.name, input: readInput(options), principal };
+  // The worker resolves and checks the request again; checking here first gives a prompt error.
+  const spec = resolveTaskSpec(
+    config,
+    new AgentRegistry(),
+    toolRegistry(config),
+    newTaskId(agent.name),
+    request,
+  );
 
   if (agent.minimumModel) {
     const best = Math.max(...config.models.map((m) => m.parametersB ?? 0));
@@ -226,7 +234,7 @@ async function run(config: LoadedConfig, positionals: string[], options: Options
   const session = options.detach ? await connect(config) : await connectOrEmbed(config);
   try {
     const started = Date.now();
-    await session.client.start(spec);
+    await session.client.start({ ...request, taskId: spec.taskId, description: agent.description });
     say(`task ${spec.taskId} · agent ${agent.name} for ${principal}`);
     const link = uiLink(session.uiUrl, config.temporal.namespace, spec.taskId);
     if (link) say(`Temporal UI: ${link}`);
@@ -437,7 +445,7 @@ export function explain(err: unknown): string {
   if (
     err instanceof UsageError ||
     err instanceof ConfigError ||
-    err instanceof TaskInputError ||
+    err instanceof TaskRefused ||
     err instanceof TemporalCliMissing ||
     err instanceof TaskNotFound ||
     err instanceof UnknownAgent ||

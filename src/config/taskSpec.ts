@@ -1,50 +1,133 @@
-import { randomUUID } from 'node:crypto';
-import type { AgentDefinition } from '../agents/definition';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { AgentRegistry } from '../agents';
 import type { TaskLimits } from '../agents/types';
+import { canonicalJson } from '../audit/canonicalJson';
 import { DEFAULT_DATA_BOUNDARIES } from '../policies/evaluate';
 import type { ToolRegistry } from '../tools/registry';
-import type { TaskSpec } from '../workflows/types';
-import type { StewardConfig } from './schema';
+import type { TaskRequest, TaskSpec } from '../workflows/types';
 import { describeIssues } from './load';
+import { limitsNarrowingSchema, limitsSchema, type StewardConfig } from './schema';
 
-export class TaskInputError extends Error {}
-
-export interface TaskRequest {
-  agent: AgentDefinition;
-  input?: unknown;
-  principal: string;
-  taskId?: string;
-  limits?: Partial<TaskLimits>;
+/** A start request the worker will not run: unknown agent, bad input, or a widening. */
+export class TaskRefused extends Error {
+  override readonly name = 'TaskRefused';
 }
 
-/** Builds the plain-data spec a task starts with: agent, tools, limits, policy and routes resolved. */
-export function buildTaskSpec(config: StewardConfig, tools: ToolRegistry, request: TaskRequest): TaskSpec {
-  const { agent } = request;
+/** Kept for callers that validate input before starting a task (the CLI). */
+export { TaskRefused as TaskInputError };
+
+const LIMIT_KEYS = Object.keys(limitsSchema.shape) as (keyof TaskLimits)[];
+
+/** The shape of a start request; the caller is not trusted, so everything is bounded. */
+export const taskRequestSchema = z
+  .object({
+    agent: z.string().min(1).max(200),
+    input: z.unknown().optional(),
+    principal: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      // eslint-disable-next-line no-control-regex
+      .regex(/^[^\u0000-\u001f\u007f]+$/, 'principal must be printable text'),
+    narrow: z
+      .object({
+        limits: limitsNarrowingSchema.optional(),
+        tools: z.array(z.string().min(1).max(200)).max(1000).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** The stricter of each limit the operator, the agent and the request set: the lowest wins. */
+function stricterLimits(...layers: (Partial<TaskLimits> | undefined)[]): TaskLimits {
+  const out: Partial<Record<keyof TaskLimits, number>> = {};
+  for (const layer of layers) {
+    for (const key of LIMIT_KEYS) {
+      const value = layer?.[key];
+      if (value !== undefined) out[key] = Math.min(out[key] ?? value, value);
+    }
+  }
+  return out as TaskLimits;
+}
+
+export function policyHash(policy: TaskSpec['policy']): string {
+  return createHash('sha256').update(canonicalJson(policy)).digest('hex');
+}
+
+/**
+ * Resolves a start request into the plain-data spec a task runs under: the worker's own agent,
+ * tools, limits, policy and routes. A request can only narrow them; anything else is refused
+ * with a reason naming what was wrong.
+ */
+export function resolveTaskSpec(
+  config: StewardConfig,
+  agents: AgentRegistry,
+  tools: ToolRegistry,
+  taskId: string,
+  raw: unknown,
+): TaskSpec {
+  const parsed = taskRequestSchema.safeParse(raw);
+  if (!parsed.success) throw new TaskRefused(describeIssues(parsed.error, 'start request'));
+  const request: TaskRequest = parsed.data;
+  if (!agents.has(request.agent)) {
+    const known = agents.list().map((a) => a.name);
+    throw new TaskRefused(`unknown agent ${request.agent}; this worker runs: ${known.join(', ')}`);
+  }
+  const agent = agents.get(request.agent);
   let input = request.input ?? agent.defaultInput;
   if (agent.input) {
-    const parsed = agent.input.safeParse(input);
-    if (!parsed.success)
-      throw new TaskInputError(describeIssues(parsed.error, `input for agent ${agent.name}`));
-    input = parsed.data;
+    const checked = agent.input.safeParse(input);
+    if (!checked.success)
+      throw new TaskRefused(describeIssues(checked.error, `input for agent ${agent.name}`));
+    input = checked.data;
   }
+
+  const allowed = stricterLimits(config.limits, agent.limits);
+  for (const [key, value] of Object.entries(request.narrow?.limits ?? {})) {
+    const ceiling = allowed[key as keyof TaskLimits];
+    if (value !== undefined && ceiling !== undefined && value > ceiling)
+      throw new TaskRefused(
+        `narrow.limits.${key} ${value} would widen the task: the most allowed is ${ceiling}`,
+      );
+  }
+  const limits = stricterLimits(allowed, request.narrow?.limits);
+
+  const narrowTools = request.narrow?.tools;
+  for (const name of narrowTools ?? []) {
+    if (!agent.tools.includes(name))
+      throw new TaskRefused(`narrow.tools names ${name}, which agent ${agent.name} may not use`);
+  }
+  const toolNames = narrowTools ? agent.tools.filter((t) => narrowTools.includes(t)) : agent.tools;
+
   const { approvers, ...approval } = config.policy.approval;
+  const policy: TaskSpec['policy'] = {
+    rules: config.policy.rules,
+    approval: { ...approval, approvers: approvers ?? [request.principal] },
+    dataBoundaries: config.policy.dataBoundaries ?? DEFAULT_DATA_BOUNDARIES,
+  };
+  let described;
+  try {
+    described = tools.describe(toolNames);
+  } catch (err) {
+    throw new TaskRefused(`agent ${agent.name} cannot run on this worker: ${(err as Error).message}`);
+  }
   return {
-    taskId: request.taskId ?? `${agent.name}-${randomUUID().slice(0, 8)}`,
+    taskId,
     agent: {
       name: agent.name,
       description: agent.description,
       instructions: agent.instructions,
-      tools: tools.describe(agent.tools),
+      tools: described,
       plan: agent.plan,
     },
     input,
     principal: request.principal,
-    limits: { ...config.limits, ...agent.limits, ...request.limits },
-    policy: {
-      rules: config.policy.rules,
-      approval: { ...approval, approvers: approvers ?? [request.principal] },
-      dataBoundaries: config.policy.dataBoundaries ?? DEFAULT_DATA_BOUNDARIES,
-    },
+    limits,
+    policy,
+    policyHash: policyHash(policy),
     models: config.models,
     computeNodes: config.computeNodes,
     preference: config.preference,

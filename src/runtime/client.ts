@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { AuditEntry } from '../audit/chain';
@@ -11,7 +12,7 @@ import {
   StewardStatus,
   StewardStep,
 } from '../workflows/searchAttributes';
-import type { TaskResult, TaskSpec, TaskState } from '../workflows/types';
+import type { TaskRequest, TaskResult, TaskState } from '../workflows/types';
 import type { BlobStore } from './blobStore';
 
 export interface TaskSummary {
@@ -25,6 +26,10 @@ export interface TaskSummary {
 }
 
 export class TaskNotFound extends Error {}
+
+export function newTaskId(agent: string): string {
+  return `${agent}-${randomUUID().slice(0, 8)}`;
+}
 
 /** The one way interfaces talk to tasks: start, watch, decide, cancel, list. */
 export class StewardClient {
@@ -48,20 +53,27 @@ export class StewardClient {
     await this.client.connection.close();
   }
 
-  async start(spec: TaskSpec): Promise<WorkflowHandle<typeof agentRun>> {
+  /**
+   * Starts a task: which agent, its input, on whose behalf, optionally narrowed. The worker resolves
+   * the rest from its own configuration and refuses (stops the task with `refused`) what it will not run.
+   */
+  async start(
+    request: TaskRequest & { taskId?: string; description?: string },
+  ): Promise<WorkflowHandle<typeof agentRun>> {
+    const { taskId = newTaskId(request.agent), description, ...start } = request;
     // Large task input goes to the blob store; history carries its hash.
-    const input = this.blobs ? await this.blobs.externalize(spec.input) : spec.input;
+    if (this.blobs && start.input !== undefined) start.input = await this.blobs.externalize(start.input);
     return this.client.workflow.start<typeof agentRun>('agentRun', {
       taskQueue: this.taskQueue,
-      workflowId: spec.taskId,
-      args: [{ ...spec, input }],
-      memo: { agent: spec.agent.name, principal: spec.principal },
-      staticSummary: `${spec.agent.name} for ${spec.principal}`,
-      staticDetails: spec.agent.description,
+      workflowId: taskId,
+      args: [start],
+      memo: { agent: start.agent, principal: start.principal },
+      staticSummary: `${start.agent} for ${start.principal}`,
+      ...(description ? { staticDetails: description } : {}),
       typedSearchAttributes: new TypedSearchAttributes([
         { key: StewardStatus, value: 'running' },
-        { key: StewardAgent, value: spec.agent.name },
-        { key: StewardPrincipal, value: spec.principal },
+        { key: StewardAgent, value: start.agent },
+        { key: StewardPrincipal, value: start.principal },
         { key: StewardStep, value: 0 },
         { key: StewardSpendUsd, value: 0 },
       ]),

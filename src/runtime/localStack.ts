@@ -2,7 +2,8 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { createActivities } from '../activities';
+import { createStewardActivities } from '../activities';
+import { AgentRegistry } from '../agents';
 import type { LoadedConfig } from '../config/load';
 import { createProviders, type ProviderSetup } from '../providers';
 import type { ModelProvider } from '../providers/types';
@@ -60,7 +61,9 @@ export async function runWorkers(
   options: ProviderSetup & { computeNodes?: boolean } = {},
 ): Promise<Workers> {
   const providers = await createProviders(config, options);
-  const activities = createActivities({
+  const activities = createStewardActivities({
+    config,
+    agents: new AgentRegistry(),
     providers,
     tools: toolRegistry(config),
     blobs: blobStoreFor(config),

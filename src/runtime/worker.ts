@@ -1,5 +1,5 @@
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
-import type { StewardActivities } from '../activities';
+import type { StepActivities, StewardActivities } from '../activities';
 
 export interface StewardWorkerOptions {
   connection: NativeConnection;
@@ -34,7 +34,9 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
  * compute router sends it. More nodes on more machines are more of these, not new code.
  */
 export async function createComputeNodeWorker(
-  options: Omit<StewardWorkerOptions, 'workflowBundle' | 'maxCachedWorkflows'>,
+  options: Omit<StewardWorkerOptions, 'workflowBundle' | 'maxCachedWorkflows' | 'activities'> & {
+    activities: StepActivities;
+  },
 ): Promise<Worker> {
   return Worker.create({
     connection: options.connection,

@@ -7,9 +7,12 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -17,7 +20,7 @@ import { ActivityCancellationType, type ActivityOptions, type RetryPolicy } from
 import type { ContentParts, ModelRoute, ToolDescriptor } from '../agents/types';
 import { renderPrompt, renderValue, TemplateError } from '../agents/template';
 import { appendAudit, GENESIS_HASH, type AuditEntry } from '../audit/chain';
-import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
+import { boundedText, ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 import {
   actionDigest,
   approvalOutcome,
@@ -35,14 +38,30 @@ import {
 } from '../policies/budget';
 import { evaluateAction, stricterDataClass } from '../policies/evaluate';
 import { chooseComputeNodes, chooseModelRoutes } from '../policies/routing';
-import type { StewardActivities } from '../activities';
+import type { ResolvedTask, StewardActivities } from '../activities';
 import type { ModelStepOutput, ToolStepOutput } from '../activities/types';
 import { FINISH_TOOL } from '../activities/types';
-import { approvalSignal, approveUpdate, auditQuery, cancelSignal, stateQuery } from './messages';
-import { StewardSpendUsd, StewardStatus, StewardStep } from './searchAttributes';
+import {
+  approvalSignal,
+  approveUpdate,
+  auditQuery,
+  cancelInputSchema,
+  cancelSignal,
+  decisionInputSchema,
+  parseMessage,
+  stateQuery,
+} from './messages';
+import {
+  StewardAgent,
+  StewardPrincipal,
+  StewardSpendUsd,
+  StewardStatus,
+  StewardStep,
+} from './searchAttributes';
 import type {
   CarriedState,
   StopReason,
+  TaskRequest,
   TaskResult,
   TaskSpec,
   TaskState,
@@ -75,8 +94,20 @@ const TRANSCRIPT_INLINE_BYTES = 16 * 1024;
 /** A compute node that does not pick a job up within this time is treated as down; the next is tried. */
 const DEFAULT_PICKUP_TIMEOUT_SECONDS = 30;
 
+/** Anything a step schedules is checked against this first: history must never carry a payload. */
+const MAX_STEP_INPUT_BYTES = 256 * 1024;
+/** The latest instant a JavaScript Date can hold; a deadline past it would break every date we print. */
+const MAX_DATE_MS = 8.64e15;
+/** Marks runs that started from a request resolved by the worker (not a caller-built spec). */
+const WORKER_RESOLVES_TASK = 'worker-resolves-task';
+
 // Every call passes its own options (MODEL_OPTIONS or TOOL_OPTIONS) with executeWithOptions.
 const { callModel, runTool } = proxyActivities<StewardActivities>({ startToCloseTimeout: '10m' });
+/** Resolving a request reads only the worker's registry and config: short, local, retried if it fails. */
+const { resolveTask } = proxyLocalActivities<StewardActivities>({
+  startToCloseTimeout: '30s',
+  retry: { ...retry, maximumAttempts: 5 },
+});
 
 /** Ends the task with a reason a person can act on; caught once, at the top of the workflow. */
 class StopTask extends Error {
@@ -98,8 +129,69 @@ function planOutput(outcome: ActionOutcome): unknown {
   return outcome.output;
 }
 
-export async function agentRun(spec: TaskSpec): Promise<TaskResult> {
-  return new AgentTask(spec).run();
+/**
+ * An agent task. A caller sends a `TaskRequest` (agent name, input, principal, optional narrowing);
+ * the worker resolves everything else from its own configuration. Histories from before that change
+ * started with a whole spec; they replay as they ran.
+ */
+export async function agentRun(start: TaskRequest | TaskSpec): Promise<TaskResult> {
+  if (!patched(WORKER_RESOLVES_TASK)) return new AgentTask(start as TaskSpec, false).run();
+  const resolved = await resolveStart(start);
+  if ('refused' in resolved) return refuseTask(start, resolved.refused);
+  return new AgentTask(resolved.spec, true).run();
+}
+
+async function resolveStart(start: unknown): Promise<ResolvedTask> {
+  const info = workflowInfo();
+  if (start && typeof start === 'object' && 'carried' in start) {
+    // Only this task's own continue-as-new hands a resolved spec and state to the next run.
+    if (info.continuedFromExecutionRunId) return { spec: start as TaskSpec };
+    return { refused: 'a start request may not carry state; name the agent, its input and the principal' };
+  }
+  return resolveTask({ taskId: info.workflowId, request: start });
+}
+
+/** A request the worker will not run ends at once, stopped with its reason, audited and queryable. */
+function refuseTask(start: unknown, detail: string): TaskResult {
+  const { workflowId: taskId, startTime } = workflowInfo();
+  const label = (key: string): string => {
+    const value = (start as Record<string, unknown> | null)?.[key];
+    return typeof value === 'string' ? value.slice(0, 200) : '';
+  };
+  const entry = appendAudit(
+    { seq: 0, hash: GENESIS_HASH },
+    { kind: 'task.refused', at: new Date().toISOString(), step: 0, data: { detail } },
+  );
+  const state: TaskState = {
+    taskId,
+    agent: label('agent'),
+    principal: label('principal'),
+    status: 'stopped',
+    step: 0,
+    spendUsd: 0,
+    budgetUsd: 0,
+    dataClass: 'public',
+    stopReason: 'refused',
+    stopDetail: detail,
+    startedAt: startTime.toISOString(),
+    deadline: startTime.toISOString(),
+    audit: { entries: entry.seq, head: entry.hash },
+  };
+  setHandler(stateQuery, () => state);
+  setHandler(auditQuery, () => [entry]);
+  upsertSearchAttributes([{ key: StewardStatus, value: 'stopped' }]);
+  setCurrentDetails(`**stopped**: refused (${detail})`);
+  log.warn('task refused', { detail });
+  return {
+    taskId,
+    status: 'stopped',
+    stopReason: 'refused',
+    detail,
+    steps: 0,
+    spendUsd: 0,
+    auditHead: entry.hash,
+    auditEntries: entry.seq,
+  };
 }
 
 class AgentTask {
@@ -116,7 +208,14 @@ class AgentTask {
   private stepsThisRun = 0;
   private readonly deadlineMs: number;
 
-  constructor(private readonly spec: TaskSpec) {
+  /**
+   * @param hardened the task started from a worker-resolved request: it charges attempts that may
+   * have been billed and publishes its agent and principal (older histories did neither).
+   */
+  constructor(
+    private readonly spec: TaskSpec,
+    private readonly hardened: boolean,
+  ) {
     const now = new Date().toISOString();
     this.carried = spec.carried ?? {
       step: 0,
@@ -132,7 +231,10 @@ class AgentTask {
       startedAt: now,
       runs: 1,
     };
-    this.deadlineMs = Date.parse(this.carried.startedAt) + spec.limits.deadlineSeconds * 1000;
+    this.deadlineMs = Math.min(
+      Date.parse(this.carried.startedAt) + spec.limits.deadlineSeconds * 1000,
+      MAX_DATE_MS,
+    );
     this.registerHandlers();
   }
 
@@ -143,7 +245,15 @@ class AgentTask {
         principal: this.spec.principal,
         limits: this.spec.limits,
         models: this.spec.models.map((m) => m.id),
+        ...(this.spec.policyHash ? { policyHash: this.spec.policyHash } : {}),
       });
+      if (this.hardened) {
+        // The caller's start attributes are labels it chose; these are what the worker resolved.
+        upsertSearchAttributes([
+          { key: StewardAgent, value: this.spec.agent.name },
+          { key: StewardPrincipal, value: this.spec.principal },
+        ]);
+      }
     }
     this.setStatus('running', this.spec.carried ? `continued (run ${this.carried.runs})` : 'started');
     try {
@@ -272,7 +382,7 @@ class AgentTask {
         isTranscript,
       });
       if (out.action) {
-        this.audit('action.proposed', { tool: out.action.tool, digest: actionDigest(out.action) });
+        this.audit('action.proposed', { tool: out.action.tool, digest: digestOf(out.action) });
         return out.action;
       }
       const invalid = out.invalid ?? { raw: '', error: 'the model gave no action' };
@@ -327,6 +437,19 @@ class AgentTask {
       if (!reservation) continue;
       affordable = true;
       const step = this.beginStep(`model: ${route.model} via ${route.provider}`);
+      const stepInput = {
+        taskId: this.spec.taskId,
+        step,
+        route,
+        transcriptBase,
+        messages,
+        mode,
+        tools,
+        allowFinish,
+        maxOutputTokens: reservation.maxOutputTokens,
+        compactAboveBytes: request.isTranscript ? TRANSCRIPT_INLINE_BYTES : undefined,
+      };
+      this.checkStepInput(`the model call of step ${step}`, stepInput);
       let out: ModelStepOutput;
       try {
         out = await this.inStepScope(() =>
@@ -336,23 +459,11 @@ class AgentTask {
               ...this.deadlineBound(),
               summary: `model: ${route.model} via ${route.provider}, step ${step}`,
             },
-            [
-              {
-                taskId: this.spec.taskId,
-                step,
-                route,
-                transcriptBase,
-                messages,
-                mode,
-                tools,
-                allowFinish,
-                maxOutputTokens: reservation.maxOutputTokens,
-                compactAboveBytes: request.isTranscript ? TRANSCRIPT_INLINE_BYTES : undefined,
-              },
-            ],
+            [stepInput],
           ),
         );
       } catch (err) {
+        if (this.hardened && mayHaveBeenBilled(err)) this.chargeUnsettled(route.id, reservation.reservedUsd);
         this.stepFailed(err, route);
         continue;
       }
@@ -393,6 +504,28 @@ class AgentTask {
     }
   }
 
+  /**
+   * A call that failed after the provider may have done the work (it answered, or ran out of time
+   * while generating) is charged its reservation: spend is never under-counted.
+   */
+  private chargeUnsettled(routeId: string, reservedUsd: number): void {
+    const costUsd = roundUsd(reservedUsd);
+    this.carried.spendUsd = roundUsd(this.carried.spendUsd + costUsd);
+    this.audit('model.charged_unsettled', { route: routeId, costUsd });
+    this.updateSearchAttributes();
+  }
+
+  /** History never carries a payload: a step whose input is too large stops the task with the reason. */
+  private checkStepInput(what: string, input: unknown): void {
+    const bytes = new TextEncoder().encode(JSON.stringify(input) ?? '').length;
+    if (bytes > MAX_STEP_INPUT_BYTES) {
+      throw new StopTask(
+        'invalid_output',
+        `${what} would carry ${bytes} bytes, over the ${MAX_STEP_INPUT_BYTES} a step may put in history`,
+      );
+    }
+  }
+
   // ---- actions: policy, approval, tools and compute ----------------------------------------------
 
   /**
@@ -404,7 +537,7 @@ class AgentTask {
     source: 'plan' | 'model',
   ): Promise<ActionOutcome> {
     const verdict = evaluateAction(this.spec.policy, action.tool, this.spec.agent.tools, this.carried);
-    const digest = actionDigest(action);
+    const digest = digestOf(action);
     this.audit('policy.decided', { tool: action.tool, digest, source, ...verdict });
     if (verdict.decision === 'deny') {
       this.carried.denials++;
@@ -432,12 +565,14 @@ class AgentTask {
     idempotencyKey: string,
   ): Promise<ToolStepOutput | { failed: string }> {
     const step = this.beginStep(`tool: ${tool.name}`);
+    const stepInput = { taskId: this.spec.taskId, step, tool: tool.name, input, idempotencyKey };
+    this.checkStepInput(`${tool.name} at step ${step}`, stepInput);
     let out: ToolStepOutput;
     try {
       out = await this.inStepScope(() =>
         runTool.executeWithOptions(
           { ...TOOL_OPTIONS, ...this.deadlineBound(), summary: `tool: ${tool.name}, step ${step}` },
-          [{ taskId: this.spec.taskId, step, tool: tool.name, input, idempotencyKey }],
+          [stepInput],
         ),
       );
     } catch (err) {
@@ -468,6 +603,8 @@ class AgentTask {
       if (this.carried.spendUsd + priceUsd > this.spec.limits.budgetUsd) continue;
       affordable = true;
       const step = this.beginStep(`compute: ${tool.name} on ${node.id}`);
+      const stepInput = { taskId: this.spec.taskId, step, tool: tool.name, input, idempotencyKey };
+      this.checkStepInput(`${tool.name} at step ${step}`, stepInput);
       let out: ToolStepOutput;
       try {
         out = await this.inStepScope(() =>
@@ -479,7 +616,7 @@ class AgentTask {
               scheduleToStartTimeout: (node.pickupTimeoutSeconds ?? DEFAULT_PICKUP_TIMEOUT_SECONDS) * 1000,
               summary: `compute: ${tool.name} on node ${node.id}, step ${step}`,
             },
-            [{ taskId: this.spec.taskId, step, tool: tool.name, input, idempotencyKey }],
+            [stepInput],
           ),
         );
       } catch (err) {
@@ -655,43 +792,67 @@ class AgentTask {
 
   // ---- what the outside sees ----------------------------------------------------------------------
 
+  /**
+   * Every message is parsed (types, lengths) before it touches state or the audit, and no handler
+   * can throw into the workflow task: a refused message is answered (update) or audited (signal).
+   */
   private registerHandlers(): void {
     setHandler(stateQuery, () => this.state());
     setHandler(auditQuery, () => this.carried.audit);
     setHandler(
       approveUpdate,
       (input) => {
-        this.recordDecision(input);
-        return { approvalId: input.approvalId, outcome: approvalOutcome(this.pendingApproval!) };
+        const decision = this.acceptableDecision(input);
+        if (typeof decision === 'string') throw ApplicationFailure.nonRetryable(decision, 'DecisionRefused');
+        this.recordDecision(decision);
+        return { approvalId: decision.approvalId, outcome: approvalOutcome(this.pendingApproval!) };
       },
       {
         validator: (input) => {
-          const problem = checkDecision(this.pendingApproval, input);
-          if (problem) throw new Error(problem);
+          const decision = this.acceptableDecision(input);
+          if (typeof decision === 'string') throw new Error(decision);
         },
       },
     );
     setHandler(approvalSignal, (input) => {
-      const problem = checkDecision(this.pendingApproval, input);
-      if (problem) {
+      const decision = this.acceptableDecision(input);
+      if (typeof decision === 'string') {
+        const parsed = parseMessage(decisionInputSchema, input);
         this.audit('approval.refused', {
-          identity: input?.identity ?? null,
-          approvalId: input?.approvalId ?? null,
-          problem,
+          identity: parsed.ok ? parsed.value.identity : null,
+          approvalId: parsed.ok ? parsed.value.approvalId : null,
+          problem: decision,
         });
         return;
       }
-      this.recordDecision(input);
+      this.recordDecision(decision);
     });
     setHandler(cancelSignal, (input) => {
       if (this.cancelRequest || this.status === 'completed' || this.status === 'stopped') return;
-      this.cancelRequest = input ?? {};
+      const parsed = parseMessage(cancelInputSchema, input);
+      if (!parsed.ok) {
+        this.audit('task.cancel_refused', { problem: parsed.problem });
+        return;
+      }
+      const request = { identity: parsed.value?.identity, reason: parsed.value?.reason ?? undefined };
+      this.cancelRequest = request;
       this.audit('task.cancel_requested', {
-        identity: input?.identity ?? null,
-        reason: input?.reason ?? null,
+        identity: request.identity ?? null,
+        reason: request.reason ?? null,
       });
       this.stepScope?.cancel();
     });
+  }
+
+  /** The decision, parsed and checked against the pending request, or why it cannot be taken. */
+  private acceptableDecision(input: unknown): ApprovalDecisionInput | string {
+    const parsed = parseMessage(decisionInputSchema, input);
+    if (!parsed.ok) return `refused: ${parsed.problem}`;
+    const decision: ApprovalDecisionInput = {
+      ...parsed.value,
+      reason: parsed.value.reason ?? undefined,
+    };
+    return checkDecision(this.pendingApproval, decision) ?? decision;
   }
 
   private state(): TaskState {
@@ -743,14 +904,18 @@ class AgentTask {
     };
   }
 
+  /** Appends to the chain; data that cannot be encoded is recorded as such, never thrown. */
   private audit(kind: string, data: Record<string, unknown>): AuditEntry {
     const last = this.carried.audit.at(-1);
-    const entry = appendAudit(last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH }, {
-      kind,
-      at: new Date().toISOString(),
-      step: this.carried.step,
-      data,
-    });
+    const prev = last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
+    const at = new Date().toISOString();
+    let entry: AuditEntry;
+    try {
+      entry = appendAudit(prev, { kind, at, step: this.carried.step, data });
+    } catch (err) {
+      const unrecordable = boundedText(err instanceof Error ? err.message : String(err), 300);
+      entry = appendAudit(prev, { kind, at, step: this.carried.step, data: { unrecordable } });
+    }
     this.carried.audit.push(entry);
     return entry;
   }
@@ -779,6 +944,28 @@ class AgentTask {
 function describeFailure(err: unknown): string {
   let cause: unknown = err;
   while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
-  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
-  return cause instanceof Error ? cause.message : String(cause);
+  const text =
+    cause instanceof ApplicationFailure
+      ? `${cause.type ?? 'Error'}: ${cause.message}`
+      : cause instanceof Error
+        ? cause.message
+        : String(cause);
+  return boundedText(text);
+}
+
+/** A failed model call may still have been billed when the provider answered or ran out of time. */
+function mayHaveBeenBilled(err: unknown): boolean {
+  let cause: unknown = err;
+  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  if (cause instanceof TimeoutFailure) return true;
+  return cause instanceof ApplicationFailure && cause.type === ErrorTypes.ProviderBadResponse;
+}
+
+/** The action's digest; an action too deep or large to encode stops the task instead of wedging it. */
+function digestOf(action: { tool: string; input: unknown }): string {
+  try {
+    return actionDigest(action);
+  } catch (err) {
+    throw new StopTask('invalid_output', `the action on ${action.tool} cannot be recorded: ${String(err)}`);
+  }
 }

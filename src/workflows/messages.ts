@@ -1,7 +1,37 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { AuditEntry } from '../audit/chain';
 import type { ApprovalDecisionInput, ApprovalOutcome } from '../policies/approval';
 import type { TaskState } from './types';
+
+/** Longest identity and reason a message may carry: anything a person types fits, a payload does not. */
+export const MAX_IDENTITY_CHARS = 200;
+export const MAX_REASON_CHARS = 2000;
+
+/** Printable text only: a control character in an identity is a trick, not a name. */
+const identity = z
+  .string()
+  .trim()
+  .min(1, 'identity is missing')
+  .max(MAX_IDENTITY_CHARS)
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'identity must be printable text');
+const reason = z.string().max(MAX_REASON_CHARS).nullish();
+
+/**
+ * Every message a task takes is checked against these before anything touches its state or audit,
+ * so a malformed or oversized payload is refused with the field named, never recorded or recursed into.
+ */
+export const decisionInputSchema = z.object({
+  approvalId: z.string().min(1).max(100),
+  digest: z.string().regex(/^[0-9a-f]{64}$/, 'digest must be a sha256 in hex'),
+  identity,
+  decision: z.enum(['approve', 'reject']),
+  reason,
+});
+export const cancelInputSchema = z.object({ identity: identity.optional(), reason }).nullish();
+
+export type CancelInput = { reason?: string | null; identity?: string };
 
 /** An approver's decision; the validator refuses unknown ids, changed digests and identities not allowed. */
 export const approveUpdate = defineUpdate<
@@ -10,6 +40,18 @@ export const approveUpdate = defineUpdate<
 >('approve');
 /** The same decision for fire-and-forget clients; a refused one is audited instead of answered. */
 export const approvalSignal = defineSignal<[ApprovalDecisionInput]>('approval');
-export const cancelSignal = defineSignal<[{ reason?: string; identity?: string }]>('cancel');
+export const cancelSignal = defineSignal<[CancelInput]>('cancel');
 export const stateQuery = defineQuery<TaskState>('state');
 export const auditQuery = defineQuery<AuditEntry[]>('audit');
+
+/** The parsed message, or a short reason naming the first bad field (never the payload itself). */
+export function parseMessage<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+): { ok: true; value: T } | { ok: false; problem: string } {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0]!;
+  const path = issue.path.length ? issue.path.join('.') : 'message';
+  return { ok: false, problem: `${path}: ${issue.message}`.slice(0, 300) };
+}

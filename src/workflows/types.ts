@@ -25,7 +25,9 @@ export type StopReason =
   | 'cancelled'
   | 'provider_failure'
   | 'invalid_output'
-  | 'tool_failure';
+  | 'tool_failure'
+  /** The worker refused the start request: an unknown agent, bad input, or a widening of its rules. */
+  | 'refused';
 
 export type TaskStatus = 'running' | 'awaiting_approval' | 'completed' | 'stopped';
 
@@ -55,6 +57,26 @@ export interface CarriedState {
   runs: number;
 }
 
+/**
+ * What a caller sends to start a task: which agent, its input, on whose behalf, and optionally a
+ * narrowing. Everything else (tools, policy, approvers, limits, routes) the worker resolves from its
+ * own registry and configuration, so a caller can tighten a task but never widen it.
+ */
+export interface TaskRequest {
+  agent: string;
+  input?: unknown;
+  principal: string;
+  narrow?: TaskNarrowing;
+}
+
+export interface TaskNarrowing {
+  /** Each limit may only be lower than what the operator's config and the agent allow. */
+  limits?: Partial<TaskLimits>;
+  /** A subset of the agent's tools. */
+  tools?: string[];
+}
+
+/** What the worker resolved for a task when it started; recorded in history, so replay needs nothing else. */
 export interface TaskSpec {
   taskId: string;
   agent: AgentDescriptor;
@@ -66,6 +88,8 @@ export interface TaskSpec {
   models: ModelRoute[];
   computeNodes: ComputeNode[];
   preference: RoutePreference;
+  /** sha256 of the policy's canonical JSON, fixed when the task starts (absent in older histories). */
+  policyHash?: string;
   carried?: CarriedState;
 }
 

@@ -24,7 +24,7 @@ const configFile = join(dir, 'steward.yaml');
 const taskQueue = `cli-${process.pid}-${Date.now()}`;
 const nodeQueue = uniqueName('cli-node');
 const env: CliEnv = { config: configFile, dataDir, cwd: workspace };
-const digestFile = join(workspace, 'examples', 'notes', 'digest.md');
+const digestFile = join(workspace, 'notes', 'digest.md');
 
 /** Every task this file started, so a test can tell that a command started none. */
 const startedTasks: string[] = [];
@@ -61,10 +61,10 @@ function tasksOnQueue(): Promise<number> {
 beforeAll(async () => {
   await mock.start();
   mock.otherwise({ text: 'A generic digest.' });
-  mkdirSync(join(workspace, 'examples', 'notes'), { recursive: true });
+  mkdirSync(join(workspace, 'notes'), { recursive: true });
   copyFileSync(
-    join(__dirname, '..', '..', 'examples', 'notes', 'meeting.md'),
-    join(workspace, 'examples', 'notes', 'meeting.md'),
+    join(__dirname, '..', '..', 'workspace', 'notes', 'meeting.md'),
+    join(workspace, 'notes', 'meeting.md'),
   );
   writeFileSync(
     configFile,

@@ -31,7 +31,7 @@ describe('agentRun on a real Temporal dev server', () => {
       { tool: 'finish', args: { result: 'three words' }, usage: { prompt: 100, completion: 5 } },
     );
     const spec = harness.spec(freeAgent, { input: 'how many words are in a.txt?' });
-    const handle = await harness.client.start(spec);
+    const handle = await harness.launch(spec);
     const result = await handle.result();
 
     expect(result).toMatchObject({
@@ -82,7 +82,7 @@ describe('agentRun on a real Temporal dev server', () => {
       { tool: 'finish', args: { result: 'written' } },
     );
     const spec = harness.spec(freeAgent, { input: 'write hello to out.txt' });
-    const handle = await harness.client.start(spec);
+    const handle = await harness.launch(spec);
     const pending = await eventually(
       async () => (await harness.client.state(spec.taskId)).pendingApproval,
       'approval request',
@@ -138,7 +138,7 @@ describe('agentRun on a real Temporal dev server', () => {
   test('a rejection stops the task with approval_rejected and the action never runs', async () => {
     harness.mock.reply({ tool: 'write_file', args: { path: 'never.txt', content: 'no' } });
     const spec = harness.spec(freeAgent, { input: 'write never.txt' });
-    const handle = await harness.client.start(spec);
+    const handle = await harness.launch(spec);
     await eventually(
       async () => (await harness.client.state(spec.taskId)).pendingApproval,
       'approval request',
@@ -156,7 +156,7 @@ describe('agentRun on a real Temporal dev server', () => {
     const config = { ...harness.config() };
     config.policy = { ...config.policy, approval: { ...config.policy.approval, timeoutSeconds: 1 } };
     const spec = harness.spec(freeAgent, { input: 'write late.txt' }, config);
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'approval_expired' });
     const kinds = (await harness.client.audit(spec.taskId)).map((e) => e.kind);
     expect(kinds).toContain('approval.expired');
@@ -180,7 +180,7 @@ describe('agentRun on a real Temporal dev server', () => {
       },
     };
     const spec = harness.spec(freeAgent, { input: 'write esc.txt' }, config);
-    const handle = await harness.client.start(spec);
+    const handle = await harness.launch(spec);
     const escalated = await eventually(async () => {
       const pending = (await harness.client.state(spec.taskId)).pendingApproval;
       return pending?.escalated ? pending : undefined;
@@ -219,7 +219,7 @@ describe('agentRun on a real Temporal dev server', () => {
     ];
     const spec = harness.spec(freeAgent, { input: 'anything' }, config);
     const before = harness.mock.requests.length;
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'completed', result: 'from the fallback' });
     expect(harness.mock.requests.length - before).toBe(4); // the route's retry policy: 4 attempts
     expect(result.spendUsd).toBeCloseTo((20 * 3) / 1e6, 9);
@@ -242,7 +242,7 @@ describe('agentRun on a real Temporal dev server', () => {
     harness.mock.reply({ status: 401, body: '{"error":{"message":"bad key"}}' });
     const spec = harness.spec(freeAgent, { input: 'anything' }, config);
     const before = harness.mock.requests.length;
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'provider_failure' });
     expect(result.result).toBeUndefined();
     expect(result.detail).toContain('401');
@@ -252,7 +252,7 @@ describe('agentRun on a real Temporal dev server', () => {
   test('a cancel signal stops a task in the middle of a model call', async () => {
     harness.mock.reply({ stallMs: 20_000 });
     const spec = harness.spec(freeAgent, { input: 'slow' });
-    const handle = await harness.client.start(spec);
+    const handle = await harness.launch(spec);
     await eventually(
       async () => ((await harness.client.state(spec.taskId)).current?.startsWith('model') ? true : undefined),
       'model step',
@@ -286,7 +286,7 @@ describe('agentRun on a real Temporal dev server', () => {
     // the first call fits (about 1 KB of prompt at $100/M tokens); the second carries 5 KB more and does not
     const spec = harness.spec(freeAgent, { input: 'read a.txt', limits: { budgetUsd: 0.3 } }, config);
     const before = harness.mock.requests.length;
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'budget_exhausted' });
     expect(result.spendUsd).toBeLessThanOrEqual(0.3);
     expect(harness.mock.requests.length - before).toBe(1);
@@ -303,7 +303,7 @@ describe('agentRun on a real Temporal dev server', () => {
     );
     const spec = harness.spec(freeAgent, { input: 'go', limits: { maxInvalidOutputs: 3 } });
     const before = harness.mock.requests.length;
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'invalid_output' });
     expect(harness.mock.requests.length - before).toBe(4);
     const fed = harness.mock.requests.at(-1)!.body.messages.at(-1)!;
@@ -319,7 +319,7 @@ describe('agentRun on a real Temporal dev server', () => {
     ];
     const spec = harness.spec(freeAgent, { input: 'write it', limits: { maxDenials: 1 } }, config);
     const before = harness.mock.requests.length;
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'denied' });
     expect(result.detail).toContain('this agent may not write');
     expect(harness.mock.requests.length - before).toBe(2);
@@ -336,7 +336,7 @@ describe('agentRun on a real Temporal dev server', () => {
     harness.writeWorkspaceFile('loop.txt', 'again');
     harness.mock.otherwise({ tool: 'read_file', args: { path: 'loop.txt' } });
     const spec = harness.spec(freeAgent, { input: 'loop', limits: { maxSteps: 4 } });
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'max_steps', steps: 4 });
   });
 
@@ -348,7 +348,7 @@ describe('agentRun on a real Temporal dev server', () => {
       { tool: 'finish', args: { result: 'read it' } },
     );
     const spec = harness.spec(freeAgent, { input: 'read big.txt' });
-    const handle = await harness.client.start(spec);
+    const handle = await harness.launch(spec);
     expect(await handle.result()).toMatchObject({ status: 'completed' });
     const history = JSON.stringify(await handle.fetchHistory());
     expect(history.length).toBeLessThan(100_000);
@@ -363,7 +363,7 @@ describe('agentRun on a real Temporal dev server', () => {
       args: { result: 'after three reads' },
     });
     const spec = harness.spec(freeAgent, { input: 'read c.txt three times', limits: { stepsPerRun: 2 } });
-    const handle = await harness.client.start(spec);
+    const handle = await harness.launch(spec);
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', result: 'after three reads', steps: 7 });
     const audit = await harness.client.audit(spec.taskId);
@@ -383,7 +383,7 @@ describe('agentRun on a real Temporal dev server', () => {
       { tool: 'finish', args: { result: 'done by signal' } },
     );
     const spec = harness.spec(freeAgent, { input: 'write signalled.txt' });
-    const handle = await harness.client.start(spec);
+    const handle = await harness.launch(spec);
     const pending = await eventually(
       async () => (await harness.client.state(spec.taskId)).pendingApproval,
       'approval request',
@@ -400,7 +400,7 @@ describe('agentRun on a real Temporal dev server', () => {
   test('the task deadline stops a task that waits past it, with reason deadline', async () => {
     harness.mock.reply({ tool: 'write_file', args: { path: 'd.txt', content: 'd' } });
     const spec = harness.spec(freeAgent, { input: 'write d.txt', limits: { deadlineSeconds: 1 } });
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'deadline' });
   });
 
@@ -418,7 +418,7 @@ describe('agentRun on a real Temporal dev server', () => {
     };
     const spec = harness.spec(freeAgent, { input: 'read internal.txt' }, config);
     const before = harness.mock.requests.length;
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'no_route' });
     expect(result.detail).toContain('internal');
     expect(harness.mock.requests.length - before).toBe(1); // asked before reading, never after
@@ -435,7 +435,7 @@ describe('agentRun on a real Temporal dev server', () => {
       { id: 'local', taskQueue: harness.nodeQueue, trust: 'local' },
     ];
     const spec = harness.spec(freeAgent, { input: 'count the words' }, config);
-    const handle = await harness.client.start(spec);
+    const handle = await harness.launch(spec);
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', result: 'counted' });
     const audit = await harness.client.audit(spec.taskId);
@@ -463,7 +463,7 @@ describe('agentRun on a real Temporal dev server', () => {
     };
     const spec = harness.spec(agent, { input: { name: 'pick.txt' } });
     const before = harness.mock.requests.length;
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'completed', result: 'got picked' });
     const requests = harness.mock.requests.slice(before);
     expect(requests).toHaveLength(2);
@@ -478,7 +478,7 @@ describe('agentRun on a real Temporal dev server', () => {
     );
     const spec = harness.spec(freeAgent, { input: 'read missing.txt' });
     const before = harness.mock.requests.length;
-    const result = await (await harness.client.start(spec)).result();
+    const result = await (await harness.launch(spec)).result();
     expect(result).toMatchObject({ status: 'completed', result: 'that file does not exist' });
     const fed = harness.mock.requests[before + 1]!.body.messages.at(-1)!;
     expect(fed.role).toBe('tool');
@@ -494,7 +494,7 @@ describe('agentRun on a real Temporal dev server', () => {
       { tool: 'finish', args: { result: 'read six times' } },
     );
     const spec = harness.spec(freeAgent, { input: 'read chunk.txt six times' });
-    const handle = await harness.client.start(spec);
+    const handle = await harness.launch(spec);
     expect(await handle.result()).toMatchObject({ status: 'completed', result: 'read six times' });
 
     // the model saw the whole conversation every time…

@@ -2,27 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentDefinition } from '../../src/agents/definition';
-import { parseConfig } from '../../src/config/load';
-import { buildTaskSpec } from '../../src/config/taskSpec';
 import { StewardClient } from '../../src/runtime/client';
-import { builtinTools } from '../../src/tools/builtin';
-import { ToolRegistry } from '../../src/tools/registry';
 import { LedgerServer } from '../support/ledgerServer';
 import { recordHistory } from '../support/replayRecorder';
 import { testAddress, uniqueName } from '../support/harness';
-import { slowCharge } from '../support/slowCharge';
-
-const chargeAgent: AgentDefinition = {
-  name: 'test-charge',
-  description: 'charges once, by plan',
-  instructions: 'n/a',
-  tools: ['slow_charge'],
-  plan: [
-    { id: 'charge', kind: 'tool', tool: 'slow_charge', input: { amount: 5 } },
-    { id: 'done', kind: 'finish', result: 'charge {{steps.charge.output.chargeId}}' },
-  ],
-};
+import { chargeAgent } from '../support/slowCharge';
 
 function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(
@@ -52,24 +36,13 @@ test('a worker killed with SIGKILL in the middle of a side-effecting tool is rep
     LEDGER_URL: ledger.url,
     TEMPORAL_ADDRESS: testAddress(),
   };
-  const config = parseConfig({
-    policy: { rules: [{ id: 'test/allow-charges', tools: ['slow_charge'], decision: 'allow' }] },
-  });
-  const tools = new ToolRegistry().register(
-    ...builtinTools({ workspace: dir, httpAllowlist: [] }),
-    slowCharge,
-  );
-  const spec = buildTaskSpec(config, tools, {
-    agent: chargeAgent,
-    principal: 'bob',
-    taskId: uniqueName('charge'),
-  });
+  const request = { agent: chargeAgent.name, principal: 'bob', taskId: uniqueName('charge') };
   const connection = await Connection.connect({ address: testAddress() });
   const client = new StewardClient(new Client({ connection }), taskQueue);
 
   let first = await startWorkerProcess(env);
   const charged = new Promise<void>((resolve) => ledger.onRequest(resolve));
-  const handle = await client.start(spec);
+  const handle = await client.start(request);
   await charged; // the charge went through; the tool is still running
   const killed = new Promise((resolve) => first.once('exit', resolve));
   first.kill('SIGKILL');

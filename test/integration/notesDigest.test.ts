@@ -31,10 +31,10 @@ afterAll(async () => {
 });
 
 test('notes-digest runs on the embedded model: draft, one approval, digest written, every step in history', async () => {
-  const notes = readFileSync(resolve(__dirname, '../../examples/notes/meeting.md'), 'utf8');
+  const notes = readFileSync(resolve(__dirname, '../../workspace/notes/meeting.md'), 'utf8');
   harness.writeWorkspaceFile('meeting.md', notes);
   const spec = harness.spec(notesDigest, { input: { file: 'meeting.md', out: 'digest.md' } });
-  const handle = await harness.client.start(spec);
+  const handle = await harness.launch(spec);
 
   const pending = await eventually(
     async () => (await harness.client.state(spec.taskId)).pendingApproval,

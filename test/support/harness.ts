@@ -3,11 +3,11 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createActivities } from '../../src/activities';
+import { createActivities, createStewardActivities } from '../../src/activities';
+import { AgentRegistry } from '../../src/agents';
 import type { AgentDefinition } from '../../src/agents/definition';
-import { parseConfig } from '../../src/config/load';
+import { parseConfig, type LoadedConfig } from '../../src/config/load';
 import type { StewardConfigInput } from '../../src/config/schema';
-import { buildTaskSpec, type TaskRequest } from '../../src/config/taskSpec';
 import { OpenAICompatibleProvider } from '../../src/providers/openaiCompatible';
 import type { ModelProvider } from '../../src/providers/types';
 import { BlobStore } from '../../src/runtime/blobStore';
@@ -15,7 +15,8 @@ import { StewardClient } from '../../src/runtime/client';
 import { createComputeNodeWorker, createStewardWorker } from '../../src/runtime/worker';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry, type ToolDefinition } from '../../src/tools/registry';
-import type { TaskSpec } from '../../src/workflows/types';
+import type { TaskLimits } from '../../src/agents/types';
+import type { TaskRequest } from '../../src/workflows/types';
 import { MockOpenAI } from './mockOpenAI';
 
 let counter = 0;
@@ -46,6 +47,12 @@ export interface HarnessOptions {
   computeNode?: boolean;
 }
 
+/** A task to start: the request a caller sends, and the worker configuration it should run under. */
+export interface TaskStart extends TaskRequest {
+  taskId: string;
+  config: LoadedConfig;
+}
+
 /**
  * A real Steward deployment for one test file: two local OpenAI-compatible servers, a steward worker
  * and a compute node on their own task queues, on the suite's Temporal dev server.
@@ -59,10 +66,14 @@ export class Harness {
   readonly taskQueue = uniqueName('steward');
   readonly nodeQueue = uniqueName('node');
   readonly tools = new ToolRegistry();
+  readonly agents = new AgentRegistry();
   client!: StewardClient;
   private workers: Worker[] = [];
   private running: Promise<void>[] = [];
   private connection?: NativeConnection;
+  private providers = new Map<string, ModelProvider>();
+  /** A steward worker per distinct configuration: the worker, not the caller, owns a task's rules. */
+  private readonly queues = new Map<string, Promise<string>>();
 
   constructor(private readonly options: HarnessOptions = {}) {
     mkdirSync(this.workspace, { recursive: true });
@@ -97,40 +108,82 @@ export class Harness {
     await Promise.all([this.mock.start(), this.mock2.start()]);
     const config = this.config();
     this.tools.register(...builtinTools(config.tools), ...(this.options.tools ?? []));
-    const providers = new Map<string, ModelProvider>([
+    this.providers = new Map<string, ModelProvider>([
       ['mock', new OpenAICompatibleProvider({ name: 'mock', baseURL: this.mock.url })],
       ['mock2', new OpenAICompatibleProvider({ name: 'mock2', baseURL: this.mock2.url })],
       ...Object.entries(this.options.providers ?? {}),
     ]);
-    const logger = pino({ level: 'silent' });
-    const activities = createActivities({ providers, tools: this.tools, blobs: this.blobs, logger });
     this.connection = await NativeConnection.connect({ address: testAddress() });
-    this.workers.push(
-      await createStewardWorker({
-        connection: this.connection,
-        taskQueue: this.taskQueue,
-        activities,
-        workflowBundle: workflowBundle(),
-      }),
-    );
+    this.queues.set(JSON.stringify(config), this.startStewardWorker(config, this.taskQueue));
+    await this.queues.get(JSON.stringify(config));
     if (this.options.computeNode !== false) {
-      this.workers.push(
-        await createComputeNodeWorker({ connection: this.connection, taskQueue: this.nodeQueue, activities }),
-      );
+      const activities = createActivities({
+        providers: this.providers,
+        tools: this.tools,
+        blobs: this.blobs,
+        logger: pino({ level: 'silent' }),
+      });
+      const node = await createComputeNodeWorker({
+        connection: this.connection,
+        taskQueue: this.nodeQueue,
+        activities,
+      });
+      this.workers.push(node);
+      this.running.push(node.run());
     }
-    this.running = this.workers.map((w) => w.run());
     const connection = await Connection.connect({ address: testAddress() });
     this.client = new StewardClient(new Client({ connection }), this.taskQueue, this.blobs);
     return this;
   }
 
-  spec(agent: AgentDefinition, request: Partial<TaskRequest> = {}, config = this.config()): TaskSpec {
-    return buildTaskSpec(config, this.tools, {
+  private async startStewardWorker(config: LoadedConfig, taskQueue: string): Promise<string> {
+    const activities = createStewardActivities({
+      config,
+      agents: this.agents,
+      providers: this.providers,
+      tools: this.tools,
+      blobs: this.blobs,
+      logger: pino({ level: 'silent' }),
+    });
+    const worker = await createStewardWorker({
+      connection: this.connection!,
+      taskQueue,
+      activities,
+      workflowBundle: workflowBundle(),
+    });
+    this.workers.push(worker);
+    this.running.push(worker.run());
+    return taskQueue;
+  }
+
+  /**
+   * A task of `agent` (registered with the workers if new) as a caller would request it; `limits`
+   * become the request's narrowing, and `config` is the configuration of the worker that runs it.
+   */
+  spec(
+    agent: AgentDefinition,
+    request: { input?: unknown; principal?: string; limits?: Partial<TaskLimits>; taskId?: string } = {},
+    config = this.config(),
+  ): TaskStart {
+    if (!this.agents.has(agent.name)) this.agents.register(agent);
+    const { limits, ...rest } = request;
+    return {
       principal: 'bob',
       taskId: uniqueName(agent.name),
-      ...request,
-      agent,
-    });
+      ...rest,
+      agent: agent.name,
+      ...(limits ? { narrow: { limits } } : {}),
+      config,
+    };
+  }
+
+  /** Starts the task on a worker with its configuration (started once per distinct configuration). */
+  async launch(task: TaskStart) {
+    const { config, ...request } = task;
+    const key = JSON.stringify(config);
+    if (!this.queues.has(key)) this.queues.set(key, this.startStewardWorker(config, uniqueName('steward')));
+    const taskQueue = await this.queues.get(key)!;
+    return new StewardClient(this.client.client, taskQueue, this.blobs).start(request);
   }
 
   writeWorkspaceFile(path: string, content: string): void {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AgentDefinition } from '../../src/agents/definition';
 import { defineTool } from '../../src/tools/registry';
 
 /** Takes its time around the effect, so a test can kill the worker while it is under way. */
@@ -22,3 +23,15 @@ export const slowCharge = defineTool({
     return body;
   },
 });
+
+/** Charges once, by plan: the agent the kill-a-worker test runs. */
+export const chargeAgent: AgentDefinition = {
+  name: 'test-charge',
+  description: 'charges once, by plan',
+  instructions: 'n/a',
+  tools: ['slow_charge'],
+  plan: [
+    { id: 'charge', kind: 'tool', tool: 'slow_charge', input: { amount: 5 } },
+    { id: 'done', kind: 'finish', result: 'charge {{steps.charge.output.chargeId}}' },
+  ],
+};

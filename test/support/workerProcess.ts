@@ -5,12 +5,14 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { createActivities } from '../../src/activities';
+import { createStewardActivities } from '../../src/activities';
+import { AgentRegistry } from '../../src/agents';
+import { parseConfig } from '../../src/config/load';
 import { BlobStore } from '../../src/runtime/blobStore';
 import { createStewardWorker } from '../../src/runtime/worker';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry } from '../../src/tools/registry';
-import { slowCharge } from './slowCharge';
+import { chargeAgent, slowCharge } from './slowCharge';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -24,7 +26,13 @@ async function main(): Promise<void> {
     ...builtinTools({ workspace: env('WORKSPACE'), httpAllowlist: [] }),
     slowCharge,
   );
-  const activities = createActivities({
+  // This worker's own rules: the charge tool needs no approval here.
+  const config = parseConfig({
+    policy: { rules: [{ id: 'test/allow-charges', tools: ['slow_charge'], decision: 'allow' }] },
+  });
+  const activities = createStewardActivities({
+    config,
+    agents: new AgentRegistry().register(chargeAgent),
     providers: new Map(),
     tools,
     blobs: new BlobStore(env('BLOB_DIR')),

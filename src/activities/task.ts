@@ -1,0 +1,38 @@
+import type { AgentRegistry } from '../agents';
+import { resolveTaskSpec, TaskRefused } from '../config/taskSpec';
+import type { StewardConfig } from '../config/schema';
+import type { BlobStore } from '../runtime/blobStore';
+import type { ToolRegistry } from '../tools/registry';
+import type { TaskSpec } from '../workflows/types';
+
+export interface TaskActivityDeps {
+  config: StewardConfig;
+  agents: AgentRegistry;
+  tools: ToolRegistry;
+  blobs: BlobStore;
+}
+
+export type ResolvedTask = { spec: TaskSpec } | { refused: string };
+
+/**
+ * Resolves a start request on the worker, from the worker's own agents, tools and configuration: the
+ * caller names the agent and may narrow its limits, never widen them. Runs once, when the task starts;
+ * its result is recorded in history, so a replay needs nothing else.
+ */
+export function createTaskActivity({ config, agents, tools, blobs }: TaskActivityDeps) {
+  return async function resolveTask(start: { taskId: string; request: unknown }): Promise<ResolvedTask> {
+    const request = start.request as { input?: unknown } | null;
+    // Large input was moved to the blob store by the client: check the value, keep history small.
+    const withInput =
+      request && typeof request === 'object' && 'input' in request
+        ? { ...request, input: await blobs.resolve(request.input) }
+        : request;
+    try {
+      const spec = resolveTaskSpec(config, agents, tools, start.taskId, withInput);
+      return { spec: { ...spec, input: await blobs.externalize(spec.input) } };
+    } catch (err) {
+      if (err instanceof TaskRefused) return { refused: err.message };
+      throw err;
+    }
+  };
+}
