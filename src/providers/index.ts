@@ -1,4 +1,5 @@
 import type { LoadedConfig } from '../config/load';
+import { registerSecret } from '../runtime/logger';
 import { ensureModel, type ModelFetchProgress } from './modelFiles';
 import { OpenAICompatibleProvider } from './openaiCompatible';
 import type { ModelProvider } from './types';
@@ -26,6 +27,7 @@ export async function createProviders(
       const apiKey = settings.apiKeyEnv ? process.env[settings.apiKeyEnv] : undefined;
       if (settings.apiKeyEnv && !apiKey)
         throw new Error(`provider ${name} reads its key from ${settings.apiKeyEnv}, which is not set`);
+      registerSecret(apiKey); // the process logger scrubs the key wherever it turns up
       const { baseURL, timeoutMs, toolChoice, maxTokensField } = settings;
       providers.set(
         name,

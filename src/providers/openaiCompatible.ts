@@ -1,13 +1,16 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { ErrorTypes, failure, isRetryableHttpStatus } from '../errors';
-import type { ChatMessage, ModelProvider, ModelRequest, ModelResponse } from './types';
+import { ErrorTypes, failure, isRetryableHttpStatus, type ErrorType } from '../errors';
+import { redactSecrets } from '../runtime/logger';
+import type { ChatMessage, ModelProvider, ModelRequest, ModelResponse, TokenUsage } from './types';
 
 export interface OpenAICompatibleOptions {
   name: string;
   baseURL: string;
   apiKey?: string;
-  /** Per-request timeout; the activity's own timeouts bound the whole step. */
+  /** Further values no error may carry (the API key never does); each becomes `[redacted]`. */
+  secrets?: string[];
+  /** One deadline per request, covering the body as well as the headers. */
   timeoutMs?: number;
   /** Sent as `tool_choice` in action mode when set (some servers reject `required`). */
   toolChoice?: 'auto' | 'required';
@@ -15,16 +18,26 @@ export interface OpenAICompatibleOptions {
   maxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
-/** Usage only when both counts are real numbers; otherwise the step is charged its reservation. */
-function readUsage(usage: { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined) {
+/** Far above any real call; a count beyond it (or negative, fractional, not a number) is a bad answer. */
+export const MAX_USAGE_TOKENS = 10_000_000;
+
+const usable = (n: unknown): n is number =>
+  Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= MAX_USAGE_TOKENS;
+
+/**
+ * Usage only when both counts are reported; otherwise the step is charged its reservation. A count
+ * that is there but impossible (−5,000,000 tokens would pay the task back) is a bad answer, not zero.
+ */
+function readUsage(
+  usage: { prompt_tokens?: unknown; completion_tokens?: unknown } | null | undefined,
+  bad: (field: string, value: unknown) => Error,
+): TokenUsage | undefined {
   const input = usage?.prompt_tokens;
   const output = usage?.completion_tokens;
-  return typeof input === 'number' &&
-    Number.isFinite(input) &&
-    typeof output === 'number' &&
-    Number.isFinite(output)
-    ? { inputTokens: input, outputTokens: output }
-    : undefined;
+  for (const [field, value] of Object.entries({ prompt_tokens: input, completion_tokens: output })) {
+    if (value !== undefined && value !== null && !usable(value)) throw bad(field, value);
+  }
+  return usable(input) && usable(output) ? { inputTokens: input, outputTokens: output } : undefined;
 }
 
 /** Retry-After as milliseconds: `retry-after-ms`, then `retry-after` in seconds or as an HTTP date. */
@@ -67,14 +80,16 @@ function toOpenAIMessages(messages: ChatMessage[]): ChatCompletionMessageParam[]
 export class OpenAICompatibleProvider implements ModelProvider {
   readonly name: string;
   private readonly client: OpenAI;
+  private readonly timeoutMs: number;
 
   constructor(private readonly options: OpenAICompatibleOptions) {
     this.name = options.name;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
     this.client = new OpenAI({
       baseURL: options.baseURL,
       apiKey: options.apiKey || 'no-key',
       maxRetries: 0,
-      timeout: options.timeoutMs ?? 120_000,
+      timeout: this.timeoutMs,
     });
   }
 
@@ -87,6 +102,10 @@ export class OpenAICompatibleProvider implements ModelProvider {
         }))
       : undefined;
     const maxTokensField = this.options.maxTokensField ?? 'max_tokens';
+    // The client's own timeout stops at the headers; a server trickling its body would hold the
+    // step for ever. One deadline covers the whole exchange, and the activity's cancel still wins.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
       completion = await this.client.chat.completions.create(
@@ -98,18 +117,26 @@ export class OpenAICompatibleProvider implements ModelProvider {
             ? { tools, ...(this.options.toolChoice ? { tool_choice: this.options.toolChoice } : {}) }
             : {}),
         },
-        { signal: request.signal },
+        { signal: AbortSignal.any([request.signal, deadline.signal]) },
       );
     } catch (err) {
-      throw this.toFailure(err, request.signal);
+      throw this.toFailure(err, request.signal, deadline.signal);
+    } finally {
+      clearTimeout(timer);
     }
     const choice = completion?.choices?.[0];
     if (!choice?.message) {
-      throw failure(
+      throw this.failure(
         ErrorTypes.ProviderBadResponse,
-        `${this.name} answered without a choice: ${JSON.stringify(completion).slice(0, 200)}`,
+        `${this.name} answered without a choice: ${this.excerpt(completion)}`,
       );
     }
+    const usage = readUsage(completion.usage, (field, value) =>
+      this.failure(
+        ErrorTypes.ProviderBadResponse,
+        `${this.name} reported impossible usage: usage.${field} = ${this.excerpt(value)}`,
+      ),
+    );
     const call = choice.message.tool_calls?.find((c) => c.type === 'function');
     return {
       text: choice.message.content ?? undefined,
@@ -117,31 +144,47 @@ export class OpenAICompatibleProvider implements ModelProvider {
         call && call.type === 'function'
           ? { id: call.id, name: call.function.name, arguments: call.function.arguments }
           : undefined,
-      usage: readUsage(completion.usage),
+      usage,
       provider: this.name,
       model: completion.model || request.model,
     };
   }
 
-  private toFailure(err: unknown, signal: AbortSignal): Error {
+  private redact(text: string): string {
+    return redactSecrets(text, [this.options.apiKey, ...(this.options.secrets ?? [])]);
+  }
+
+  /** A short piece of what the server sent, redacted before it is cut (a cut could split a key). */
+  private excerpt(value: unknown): string {
+    return this.redact(JSON.stringify(value) ?? String(value)).slice(0, 200);
+  }
+
+  /** Every failure goes through here: a server may echo the key back, and the text reaches history. */
+  private failure(type: ErrorType, message: string, nextRetryDelay?: number): Error {
+    const text = this.redact(message);
+    return failure(type, text, nextRetryDelay === undefined ? {} : { nextRetryDelay });
+  }
+
+  private toFailure(err: unknown, signal: AbortSignal, deadline: AbortSignal): Error {
     // Temporal's abort reason is a CancelledFailure: rethrowing it reports the activity as cancelled.
     if (signal.aborted) return signal.reason instanceof Error ? signal.reason : (err as Error);
+    if (deadline.aborted || err instanceof OpenAI.APIConnectionTimeoutError) {
+      return this.failure(
+        ErrorTypes.ProviderUnavailable,
+        `${this.name} took longer than ${this.timeoutMs} ms to answer`,
+      );
+    }
+    // No `cause`: its text would reach history unredacted.
     if (err instanceof OpenAI.APIConnectionError) {
-      return failure(ErrorTypes.ProviderUnavailable, `${this.name} unreachable: ${err.message}`, {
-        cause: err,
-      });
+      const why = err.cause instanceof Error ? ` (${err.cause.message})` : '';
+      return this.failure(ErrorTypes.ProviderUnavailable, `${this.name} unreachable: ${err.message}${why}`);
     }
     if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
       const message = `${this.name} answered HTTP ${err.status}: ${err.message}`;
-      if (!isRetryableHttpStatus(err.status)) return failure(ErrorTypes.ProviderRejected, message);
-      const delay = retryAfterMs(err.headers);
-      return failure(
-        ErrorTypes.ProviderUnavailable,
-        message,
-        delay === undefined ? {} : { nextRetryDelay: delay },
-      );
+      if (!isRetryableHttpStatus(err.status)) return this.failure(ErrorTypes.ProviderRejected, message);
+      return this.failure(ErrorTypes.ProviderUnavailable, message, retryAfterMs(err.headers));
     }
     const message = err instanceof Error ? err.message : String(err);
-    return failure(ErrorTypes.ProviderBadResponse, `${this.name} gave an unreadable answer: ${message}`);
+    return this.failure(ErrorTypes.ProviderBadResponse, `${this.name} gave an unreadable answer: ${message}`);
   }
 }

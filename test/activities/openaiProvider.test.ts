@@ -227,7 +227,7 @@ describe('model activity against a local OpenAI-compatible server: answers', () 
   test('arguments that are not JSON are invalid', async () => {
     mock.reply({ tool: 'read_file', rawArgs: '{"path": "a.txt"' });
     const out = await callModel();
-    expect(out.invalid!.error).toMatch(/not JSON/);
+    expect(out.invalid!.error).toMatch(/not (usable )?JSON/);
   });
 
   test('a call of a tool that was not offered is invalid and names the choices', async () => {

@@ -2,13 +2,22 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 
 /**
  * A real local HTTP server that speaks OpenAI's chat completions and misbehaves on cue: each request
- * takes the next scripted reply (a tool call, text, an HTTP error, a stall, malformed JSON).
+ * takes the next scripted reply (a tool call, text, an HTTP error, a stall, a trickled body,
+ * malformed JSON, impossible usage).
  */
 export type Reply =
   | { tool: string; args: unknown; usage?: { prompt: number; completion: number } }
-  | { text: string; usage?: { prompt: number; completion: number } }
-  | { status: number; headers?: Record<string, string>; body?: string }
+  /** `rawUsage` is sent as the `usage` field verbatim (left out when undefined). */
+  | { text: string; usage?: { prompt: number; completion: number }; rawUsage?: unknown }
+  /** `body` may be made from the request (e.g. to echo its Authorization header). */
+  | {
+      status: number;
+      headers?: Record<string, string>;
+      body?: string | ((request: ReceivedRequest) => string);
+    }
   | { stallMs: number; then?: Reply }
+  /** Headers at once, then one space every `trickleMs` for `bytes` bytes, then a text answer. */
+  | { trickleMs: number; bytes: number }
   | { malformed: true }
   | { rawArgs: string; tool: string };
 
@@ -21,6 +30,17 @@ export interface ReceivedRequest {
   };
   headers: IncomingMessage['headers'];
   at: number;
+}
+
+/** Waits `ms`, or less if the client hangs up (so no timer outlives the request). */
+function pause(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    res.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 export class MockOpenAI {
@@ -70,22 +90,39 @@ export class MockOpenAI {
       res.writeHead(404).end('{"error":{"message":"not found"}}');
       return;
     }
-    const body = JSON.parse(raw) as ReceivedRequest['body'];
-    this.requests.push({ body, headers: req.headers, at: Date.now() });
+    const request: ReceivedRequest = {
+      body: JSON.parse(raw) as ReceivedRequest['body'],
+      headers: req.headers,
+      at: Date.now(),
+    };
+    this.requests.push(request);
     this.open.add(res);
     res.on('close', () => this.open.delete(res));
-    await this.answer(this.script.shift() ?? this.fallback, body, res);
+    await this.answer(this.script.shift() ?? this.fallback, request, res);
   }
 
-  private async answer(reply: Reply, body: ReceivedRequest['body'], res: ServerResponse): Promise<void> {
+  private async answer(reply: Reply, request: ReceivedRequest, res: ServerResponse): Promise<void> {
+    const { body } = request;
     if ('stallMs' in reply) {
-      await new Promise((r) => setTimeout(r, reply.stallMs));
+      await pause(reply.stallMs, res);
       if (res.destroyed) return;
-      return this.answer(reply.then ?? { text: 'late' }, body, res);
+      return this.answer(reply.then ?? { text: 'late' }, request, res);
+    }
+    if ('trickleMs' in reply) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < reply.bytes; i++) {
+        if (res.destroyed) return;
+        res.write(' '); // JSON allows leading whitespace: the body stays valid, just slow
+        await pause(reply.trickleMs, res);
+      }
+      if (res.destroyed) return;
+      res.end(JSON.stringify(this.completion(body, { role: 'assistant', content: 'late' }, 'stop')));
+      return;
     }
     if ('status' in reply) {
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-      res.end(reply.body ?? `{"error":{"message":"status ${reply.status}"}}`);
+      const text = typeof reply.body === 'function' ? reply.body(request) : reply.body;
+      res.end(text ?? `{"error":{"message":"status ${reply.status}"}}`);
       return;
     }
     if ('malformed' in reply) {
@@ -110,20 +147,28 @@ export class MockOpenAI {
               },
             ],
           };
+    const usageField =
+      'rawUsage' in reply
+        ? reply.rawUsage
+        : {
+            prompt_tokens: usage.prompt,
+            completion_tokens: usage.completion,
+            total_tokens: usage.prompt + usage.completion,
+          };
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(
-      JSON.stringify({
-        id: `chatcmpl-${this.requests.length}`,
-        object: 'chat.completion',
-        created: Math.floor(Date.now() / 1000),
-        model: body.model,
-        choices: [{ index: 0, message, finish_reason: 'text' in reply ? 'stop' : 'tool_calls' }],
-        usage: {
-          prompt_tokens: usage.prompt,
-          completion_tokens: usage.completion,
-          total_tokens: usage.prompt + usage.completion,
-        },
-      }),
+      JSON.stringify(this.completion(body, message, 'text' in reply ? 'stop' : 'tool_calls', usageField)),
     );
+  }
+
+  private completion(body: ReceivedRequest['body'], message: unknown, finishReason: string, usage?: unknown) {
+    return {
+      id: `chatcmpl-${this.requests.length}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      choices: [{ index: 0, message, finish_reason: finishReason }],
+      usage,
+    };
   }
 }
