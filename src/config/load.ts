@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type StewardConfig, type StewardConfigInput } from './schema';
@@ -41,6 +41,13 @@ export function parseConfig(
   config.temporal.namespace = process.env.TEMPORAL_NAMESPACE || config.temporal.namespace;
   config.dataDir = resolve(baseDir, process.env.STEWARD_DATA_DIR || config.dataDir);
   config.tools.workspace = resolve(baseDir, config.tools.workspace);
+  // Tools may write anywhere in the workspace: Steward's own data (blobs, models) must be out of reach.
+  const inside = relative(config.tools.workspace, config.dataDir);
+  if (inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside)) {
+    throw new ConfigError(
+      `${source} is invalid:\n  tools.workspace: ${config.tools.workspace} contains the data directory ${config.dataDir}; give the workspace a directory of its own`,
+    );
+  }
   config.policy.approval.approvers ??= [currentUser()];
   if (config.models.length === 0) {
     config.models.push({

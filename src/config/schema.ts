@@ -4,14 +4,65 @@ const trust = z.enum(['local', 'private', 'public']);
 const dataClass = z.enum(['public', 'internal', 'confidential']);
 const effect = z.enum(['read', 'write', 'spend', 'irreversible']);
 
+// Upper bounds keep every number usable downstream (dates, sums, loops): `deadlineSeconds: 1e13`
+// once made the workflow's state query throw "Invalid time value". zod 4 numbers are finite.
+const DAY_SECONDS = 86_400;
+const MAX_SECONDS = 30 * DAY_SECONDS;
+const MAX_MS = 3_600_000; // one hour for one model call
+const MAX_USD = 1_000_000;
+const MAX_PRICE_PER_MTOK = 10_000;
+const seconds = () => z.number().positive().max(MAX_SECONDS);
+const count = (min: number, max: number) => z.number().int().min(min).max(max);
+const name = z.string().min(1);
+
+/** An http(s) URL. */
+const httpUrl = () => z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+/**
+ * An allowlist entry is an origin plus a path prefix: credentials, a query or a fragment would be
+ * ignored by the check, so they are refused rather than silently meaning something else. The entry
+ * itself is not echoed (it may carry a password).
+ */
+const allowlistEntry = z.string().superRefine((entry, ctx) => {
+  const url = URL.canParse(entry) ? new URL(entry) : undefined;
+  const problem =
+    !url || !/^https?:$/.test(url.protocol)
+      ? 'expected an http(s) URL'
+      : url.username || url.password
+        ? 'an allowlist entry must not carry credentials'
+        : /[?#]/.test(entry)
+          ? 'an allowlist entry must not have a query or a fragment'
+          : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Refuses a list in which two entries share a key; the issue names the later entry's path. */
+function unique<T>(what: string, key: (entry: T) => string, field?: string) {
+  return (entries: T[], ctx: z.RefinementCtx<T[]>) => {
+    const seen = new Set<string>();
+    entries.forEach((entry, i) => {
+      const k = key(entry);
+      if (seen.has(k)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: field ? [i, field] : [i],
+          message: `${what} ${k} is listed twice`,
+        });
+      }
+      seen.add(k);
+    });
+  };
+}
+const same = (s: string) => s;
+
 export const providerConfigSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('openai-compatible'),
-      baseURL: z.string().url(),
+      baseURL: httpUrl(),
       /** Name of the environment variable that holds the key (keys never live in the file). */
       apiKeyEnv: z.string().optional(),
-      timeoutMs: z.number().int().positive().optional(),
+      timeoutMs: count(1, MAX_MS).optional(),
       toolChoice: z.enum(['auto', 'required']).optional(),
       maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
     })
@@ -21,8 +72,8 @@ export const providerConfigSchema = z.discriminatedUnion('kind', [
       kind: z.literal('embedded'),
       /** A GGUF file to use instead of the pinned default model. */
       modelPath: z.string().optional(),
-      threads: z.number().int().positive().optional(),
-      contextSize: z.number().int().positive().optional(),
+      threads: count(1, 1024).optional(),
+      contextSize: count(1, 10_000_000).optional(),
     })
     .strict(),
 ]);
@@ -34,26 +85,46 @@ export const modelRouteSchema = z
     model: z.string().min(1),
     trust: trust.default('public'),
     price: z
-      .object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) })
+      .object({
+        inputPerMTok: z.number().min(0).max(MAX_PRICE_PER_MTOK),
+        outputPerMTok: z.number().min(0).max(MAX_PRICE_PER_MTOK),
+      })
       .strict()
       .default({ inputPerMTok: 0, outputPerMTok: 0 }),
-    latencyMs: z.number().positive().optional(),
+    latencyMs: z.number().positive().max(MAX_MS).optional(),
     /** Size in billions of parameters, so agents can say which model they need. */
-    parametersB: z.number().positive().optional(),
+    parametersB: z.number().positive().max(1_000_000).optional(),
   })
   .strict();
 
+/** The bounds of each limit, once: the config's limits and a task's narrowing both use them. */
+const limitBounds = {
+  maxSteps: count(1, 10_000),
+  budgetUsd: z.number().min(0).max(MAX_USD),
+  deadlineSeconds: seconds(),
+  maxInvalidOutputs: count(0, 10_000),
+  maxDenials: count(0, 10_000),
+  maxOutputTokens: count(1, 1_000_000),
+  stepsPerRun: count(1, 10_000),
+};
+
 export const limitsSchema = z
   .object({
-    maxSteps: z.number().int().positive().default(20),
-    budgetUsd: z.number().min(0).default(1),
-    deadlineSeconds: z.number().positive().default(3600),
-    maxInvalidOutputs: z.number().int().min(0).default(3),
-    maxDenials: z.number().int().min(0).default(3),
-    maxOutputTokens: z.number().int().positive().default(256),
-    stepsPerRun: z.number().int().positive().optional(),
+    maxSteps: limitBounds.maxSteps.default(20),
+    budgetUsd: limitBounds.budgetUsd.default(1),
+    deadlineSeconds: limitBounds.deadlineSeconds.default(3600),
+    maxInvalidOutputs: limitBounds.maxInvalidOutputs.default(3),
+    maxDenials: limitBounds.maxDenials.default(3),
+    maxOutputTokens: limitBounds.maxOutputTokens.default(256),
+    stepsPerRun: limitBounds.stepsPerRun.optional(),
   })
   .strict();
+
+/**
+ * A task's requested narrowing of the limits: any subset, same bounds, no defaults (a default here
+ * would narrow what the request never mentioned).
+ */
+export const limitsNarrowingSchema = z.object(limitBounds).partial().strict();
 
 export const policySchema = z
   .object({
@@ -61,7 +132,7 @@ export const policySchema = z
       .array(
         z
           .object({
-            id: z.string().min(1),
+            id: name,
             tools: z.array(z.string()).optional(),
             effects: z.array(effect).optional(),
             dataClasses: z.array(dataClass).optional(),
@@ -70,25 +141,31 @@ export const policySchema = z
           })
           .strict(),
       )
+      .superRefine(unique('rule id', (rule) => rule.id, 'id'))
       .default([]),
     approval: z
       .object({
-        approvers: z.array(z.string().min(1)).min(1).optional(),
-        quorum: z.number().int().positive().default(1),
-        timeoutSeconds: z.number().positive().default(3600),
+        approvers: z.array(name).min(1).superRefine(unique('approver', same)).optional(),
+        quorum: count(1, 1000).default(1),
+        timeoutSeconds: seconds().default(3600),
         onExpiry: z.enum(['stop', 'escalate']).default('stop'),
-        escalateTo: z.array(z.string().min(1)).optional(),
-        escalationTimeoutSeconds: z.number().positive().optional(),
+        escalateTo: z.array(name).superRefine(unique('escalateTo entry', same)).optional(),
+        escalationTimeoutSeconds: seconds().optional(),
       })
       .strict()
       .superRefine((approval, ctx) => {
-        if (approval.approvers && approval.quorum > approval.approvers.length) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['quorum'],
-            message: `quorum ${approval.quorum} can never be met by ${approval.approvers.length} approvers`,
-          });
-        }
+        // The quorum applies to every list a request may go to: the approvers (or, without them,
+        // the task's principal alone), and after an escalation, escalateTo.
+        const quorum = approval.quorum;
+        const problem = (message: string) => ctx.addIssue({ code: 'custom', path: ['quorum'], message });
+        if (approval.approvers && quorum > approval.approvers.length)
+          problem(`quorum ${quorum} can never be met by ${approval.approvers.length} approvers`);
+        if (!approval.approvers && quorum > 1)
+          problem(`quorum ${quorum} can never be met by the default approver (the task's principal)`);
+        if (approval.escalateTo && quorum > approval.escalateTo.length)
+          problem(
+            `quorum ${quorum} can never be met by the ${approval.escalateTo.length} approvers in escalateTo`,
+          );
         if (approval.onExpiry === 'escalate' && !approval.escalateTo?.length) {
           ctx.addIssue({
             code: 'custom',
@@ -119,26 +196,35 @@ export const configSchema = z
     dataDir: z.string().default('.steward'),
     providers: z.record(z.string(), providerConfigSchema).default({}),
     /** Model routes; empty means the embedded model. */
-    models: z.array(modelRouteSchema).default([]),
+    models: z
+      .array(modelRouteSchema)
+      .superRefine(unique('model route id', (route) => route.id, 'id'))
+      .default([]),
     computeNodes: z
       .array(
         z
           .object({
-            id: z.string().min(1),
-            taskQueue: z.string().min(1),
+            id: name,
+            taskQueue: name,
             trust: trust.default('local'),
-            pricePerJobUsd: z.number().min(0).optional(),
-            pickupTimeoutSeconds: z.number().positive().optional(),
+            pricePerJobUsd: z.number().min(0).max(MAX_USD).optional(),
+            pickupTimeoutSeconds: z.number().positive().max(DAY_SECONDS).optional(),
           })
           .strict(),
       )
+      .superRefine(unique('compute node id', (node) => node.id, 'id'))
+      .superRefine(unique('compute node task queue', (node) => node.taskQueue, 'taskQueue'))
       .default([{ id: 'local', taskQueue: 'steward-node-local', trust: 'local' }]),
     // prefault: an absent section is parsed as {}, so each field's own default applies (written once)
     policy: policySchema.prefault({}),
     limits: limitsSchema.prefault({}),
     preference: z.enum(['cost', 'latency', 'privacy']).default('cost'),
     tools: z
-      .object({ workspace: z.string().default('.'), httpAllowlist: z.array(z.string()).default([]) })
+      .object({
+        // a directory of its own: `.` would hold Steward's data directory (.steward) too
+        workspace: z.string().default('workspace'),
+        httpAllowlist: z.array(allowlistEntry).default([]),
+      })
       .strict()
       .prefault({}),
   })

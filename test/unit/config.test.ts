@@ -1,12 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { notesDigest } from '../../src/agents/notesDigest';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
-import { buildTaskSpec, TaskInputError } from '../../src/config/taskSpec';
-import { DEFAULT_DATA_BOUNDARIES } from '../../src/policies/evaluate';
-import { builtinTools } from '../../src/tools/builtin';
-import { ToolRegistry } from '../../src/tools/registry';
 
 const ENV_KEYS = [
   'TEMPORAL_ADDRESS',
@@ -56,7 +51,7 @@ describe('parseConfig', () => {
     ]);
     expect(config.providers).toEqual({});
     expect(config.dataDir).toBe(resolve('/srv/steward', '.steward'));
-    expect(config.tools).toEqual({ workspace: '/srv/steward', httpAllowlist: [] });
+    expect(config.tools).toEqual({ workspace: '/srv/steward/workspace', httpAllowlist: [] });
     expect(config.policy.approval).toMatchObject({
       approvers: ['dana'],
       quorum: 1,
@@ -235,79 +230,5 @@ describe('loadConfig', () => {
     const err = errorOf(() => loadConfig(file));
     expect(err.message).toContain(`${file} is invalid`);
     expect(err.message).toContain('limits.budgetUsd');
-  });
-});
-
-describe('buildTaskSpec', () => {
-  const tools = () => new ToolRegistry().register(...builtinTools({ workspace: dir, httpAllowlist: [] }));
-  const config = () =>
-    parseConfig(
-      { policy: { approval: { approvers: ['alice'] } }, limits: { budgetUsd: 0.5 } },
-      'config',
-      dir,
-    );
-
-  test('valid input builds a plain-data spec with the agent’s tools, merged limits and default boundaries', () => {
-    const spec = buildTaskSpec(config(), tools(), {
-      agent: notesDigest,
-      input: { file: 'in.md', out: 'out.md' },
-      principal: 'bob',
-      taskId: 'task-1',
-      limits: { maxSteps: 5 },
-    });
-    expect(spec.taskId).toBe('task-1');
-    expect(spec.input).toEqual({ file: 'in.md', out: 'out.md' });
-    expect(spec.agent.tools.map((t) => t.name)).toEqual(['read_file', 'text_stats', 'write_file']);
-    expect(spec.agent.tools.find((t) => t.name === 'text_stats')!.placement).toBe('compute');
-    // config < agent < request
-    expect(spec.limits).toMatchObject({ budgetUsd: 0.5, maxOutputTokens: 120, maxSteps: 5 });
-    expect(spec.policy.approval.approvers).toEqual(['alice']);
-    expect(spec.policy.dataBoundaries).toEqual(DEFAULT_DATA_BOUNDARIES);
-    expect(JSON.parse(JSON.stringify(spec))).toEqual(spec); // plain data: survives a JSON round trip
-  });
-
-  test('the agent’s default input is used when none is given, and a task id is made up', () => {
-    const spec = buildTaskSpec(config(), tools(), { agent: notesDigest, principal: 'bob' });
-    expect(spec.input).toEqual(notesDigest.defaultInput);
-    expect(spec.taskId).toMatch(/^notes-digest-[0-9a-f]{8}$/);
-  });
-
-  test('input is validated with the agent’s zod schema and the bad field is named', () => {
-    const err = errorOf(() =>
-      buildTaskSpec(config(), tools(), {
-        agent: notesDigest,
-        input: { file: '', out: 'x.md' },
-        principal: 'bob',
-      }),
-    );
-    expect(err).toBeInstanceOf(TaskInputError);
-    expect(err.message).toContain('input for agent notes-digest is invalid');
-    expect(err.message).toMatch(/^\s+file: /m);
-  });
-
-  test('a missing field and an unknown field are refused', () => {
-    const missing = errorOf(() =>
-      buildTaskSpec(config(), tools(), { agent: notesDigest, input: { file: 'a.md' }, principal: 'bob' }),
-    );
-    expect(missing).toBeInstanceOf(TaskInputError);
-    expect(missing.message).toMatch(/^\s+out: /m);
-    const extra = errorOf(() =>
-      buildTaskSpec(config(), tools(), {
-        agent: notesDigest,
-        input: { file: 'a', out: 'b', rm: true },
-        principal: 'bob',
-      }),
-    );
-    expect(extra).toBeInstanceOf(TaskInputError);
-    expect(extra.message).toMatch(/rm/);
-  });
-
-  test('an agent naming a tool that is not registered is refused', () => {
-    const registry = new ToolRegistry().register(
-      ...builtinTools({ workspace: dir, httpAllowlist: [] }).filter((t) => t.name !== 'text_stats'),
-    );
-    expect(() => buildTaskSpec(config(), registry, { agent: notesDigest, principal: 'bob' })).toThrow(
-      /unknown tool text_stats/,
-    );
   });
 });
