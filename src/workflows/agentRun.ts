@@ -330,7 +330,7 @@ class AgentTask {
         },
         {
           role: 'user',
-          content: [typeof this.spec.input === 'string' ? this.spec.input : JSON.stringify(this.spec.input)],
+          content: [userText(this.spec.input)],
         },
       );
     }
@@ -951,6 +951,12 @@ function describeFailure(err: unknown): string {
         ? cause.message
         : String(cause);
   return boundedText(text);
+}
+
+/** The task's input as the model's first user message (an agent may take none). */
+function userText(input: unknown): string {
+  if (input === undefined) return '';
+  return typeof input === 'string' ? input : JSON.stringify(input);
 }
 
 /** A failed model call may still have been billed when the provider answered or ran out of time. */
