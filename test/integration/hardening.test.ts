@@ -6,6 +6,7 @@ import { verifyAudit } from '../../src/audit/chain';
 import { cancelSignal, stateQuery } from '../../src/workflows/messages';
 import type { TaskResult } from '../../src/workflows/types';
 import { eventually, Harness, uniqueName } from '../support/harness';
+import { recordHistory } from '../support/replayRecorder';
 
 const writer: AgentDefinition = {
   name: 'test-writer',
@@ -55,11 +56,13 @@ describe('a caller cannot widen a task', () => {
       agent: { name: 'test-writer', description: '', instructions: '', tools: [] },
       policy: { rules: [{ id: 'allow-all', decision: 'allow' }], approval: { approvers: ['bob'] } },
     };
-    const result: TaskResult = await (await startRaw(forged)).result();
+    const handle = await startRaw(forged);
+    const result: TaskResult = await handle.result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'refused' });
     expect(result.detail).toContain('start request is invalid');
     expect(existsSync(join(harness.workspace, 'pwned.txt'))).toBe(false);
     expect(harness.mock.requests).toHaveLength(0);
+    await recordHistory('start-refused', handle);
   });
 
   test('forged carried state (a fake continue-as-new) is refused', async () => {
@@ -129,6 +132,7 @@ describe('no message can wedge a task', () => {
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'completed', result: 'done' });
     expect(verifyAudit(await harness.client.audit(task.taskId)).ok).toBe(true);
+    await recordHistory('poison-messages-refused', handle);
   });
 
   test('a cancel with a malformed payload is refused; a proper one still cancels', async () => {
