@@ -172,14 +172,14 @@ describe('write_file', () => {
     expect(readdirSync(workspace)).toEqual(['d.md']);
   });
 
-  test('a retry after a crash that left a temp file behind still writes the file', async () => {
+  test('a retry after a crash that left a temp file behind still writes the file, and adds no temp file', async () => {
     const run = tools();
     const key = 'wf-9:5';
-    const temp = `${join(workspace, 'e.md')}.${createHash('sha256').update(key).digest('hex').slice(0, 12)}.tmp`;
-    writeFileSync(temp, 'half of a'); // what a crashed attempt leaves
+    // What a crashed attempt left behind (temp names are random, so it is never reused or written through).
+    writeFileSync(join(workspace, '.e.md.0123456789abcdef.tmp'), 'half of a');
     await run('write_file', { path: 'e.md', content: 'whole file' }, context(key));
     expect(readFileSync(join(workspace, 'e.md'), 'utf8')).toBe('whole file');
-    expect(readdirSync(workspace)).toEqual(['e.md']);
+    expect(readdirSync(workspace).sort()).toEqual(['.e.md.0123456789abcdef.tmp', 'e.md']);
   });
 
   test('is atomic: a reader sees the old file or the new one, never part of one', async () => {
