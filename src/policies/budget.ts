@@ -57,18 +57,11 @@ export function roundUsd(usd: number): number {
 /** Bytes the `finish` tool's schema adds to a prompt that offers it (measured: ~170; rounded up). */
 export const FINISH_SCHEMA_BYTES = 512;
 
+const encoder = new TextEncoder();
+
+/** The text's length in UTF-8 bytes (a lone surrogate counts as U+FFFD, 3 bytes, as Buffer.byteLength does). */
 export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4; // a surrogate pair is one 4-byte character
-      i++;
-    } else bytes += 3; // including a lone surrogate, written as U+FFFD
-  }
-  return bytes;
+  return encoder.encode(text).length;
 }
 
 /**

@@ -7,11 +7,11 @@ import {
   type AuditEntry,
   type AuditEvent,
 } from '../../src/audit/chain';
-import { sha256Hex, utf8Bytes } from '../../src/audit/sha256';
+import { sha256Hex } from '../../src/audit/sha256';
+import { actionDigest } from '../../src/policies/approval';
 import { prng } from '../support/prng';
 
 const nodeSha = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
-const nodeBytes = (text: string): number[] => [...Buffer.from(text, 'utf8')];
 
 /** A random string mixing 1-, 2-, 3- and 4-byte characters and lone surrogates. */
 function randomString(rand: () => number): string {
@@ -32,10 +32,9 @@ function randomString(rand: () => number): string {
   return out;
 }
 
-describe('sha256Hex and utf8Bytes agree with node:crypto', () => {
+describe('sha256Hex agrees with node:crypto', () => {
   test('the empty string hashes to the well-known digest', () => {
     expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-    expect(utf8Bytes('')).toEqual(new Uint8Array(0));
   });
 
   test('ASCII text', () => {
@@ -78,7 +77,7 @@ describe('sha256Hex and utf8Bytes agree with node:crypto', () => {
     expect(sha256Hex(text)).toBe(nodeSha(text));
   });
 
-  test('multi-byte UTF-8 encodes like Buffer.from', () => {
+  test('multi-byte UTF-8 hashes like node:crypto', () => {
     for (const text of [
       'é',
       'ß',
@@ -93,17 +92,16 @@ describe('sha256Hex and utf8Bytes agree with node:crypto', () => {
       'Привет',
       'مرحبا',
     ]) {
-      expect([...utf8Bytes(text)]).toEqual(nodeBytes(text));
       expect(sha256Hex(text)).toBe(nodeSha(text));
     }
   });
 
-  test('emoji and other surrogate pairs encode as 4-byte sequences', () => {
+  test('emoji and other surrogate pairs hash as 4-byte sequences', () => {
     for (const text of ['😀', '👩‍👩‍👧‍👦', '𝄞', '\u{10000}', '\u{10ffff}', 'a😀b', '🇫🇷🇩🇪']) {
-      expect([...utf8Bytes(text)]).toEqual(nodeBytes(text));
       expect(sha256Hex(text)).toBe(nodeSha(text));
     }
-    expect([...utf8Bytes('😀')]).toEqual([0xf0, 0x9f, 0x98, 0x80]);
+    const emojiBytes = Buffer.from([0xf0, 0x9f, 0x98, 0x80]); // U+1F600
+    expect(sha256Hex('😀')).toBe(createHash('sha256').update(emojiBytes).digest('hex'));
   });
 
   test('lone surrogates become U+FFFD exactly as Buffer.from does', () => {
@@ -121,27 +119,56 @@ describe('sha256Hex and utf8Bytes agree with node:crypto', () => {
       'x\udbff\udfffy', // a valid pair at the top of the range
     ];
     for (const text of cases) {
-      expect({ text: escape(text), bytes: [...utf8Bytes(text)] }).toEqual({
+      expect({ text: escape(text), hash: sha256Hex(text) }).toEqual({
         text: escape(text),
-        bytes: nodeBytes(text),
+        hash: nodeSha(text),
       });
-      expect(sha256Hex(text)).toBe(nodeSha(text));
     }
+    expect(sha256Hex('a\ud800b')).toBe(sha256Hex('a\ufffdb'));
   });
 
-  test('500 seeded random strings hash and encode like node:crypto and Buffer', () => {
+  test('500 seeded random strings hash like node:crypto', () => {
     const rand = prng(0x5eed);
     for (let i = 0; i < 500; i++) {
       const text = randomString(rand);
-      const bytes = [...utf8Bytes(text)];
-      const expected = nodeBytes(text);
-      if (bytes.length !== expected.length || bytes.some((b, j) => b !== expected[j])) {
-        throw new Error(`case ${i}: utf8Bytes differs from Buffer.from for ${escape(text)}`);
-      }
       const hash = sha256Hex(text);
       if (hash !== nodeSha(text))
         throw new Error(`case ${i}: sha256Hex differs from node:crypto for ${escape(text)}`);
     }
+  });
+});
+
+describe('hashes are the ones recorded before @noble/hashes replaced the hand-written SHA-256', () => {
+  test('the approval digest recorded in test/replay/approval-granted.json', () => {
+    expect(actionDigest({ tool: 'write_file', input: { path: 'out.txt', content: 'hello' } })).toBe(
+      '48b67c2fb6410d80e04b5c74d9ead5ba7d302f0c885e4aaf86ecead4fecb9f3a',
+    );
+    expect(actionDigest({ tool: 'write_file', input: { path: 'out.txt', content: 'hello ✓ 😀' } })).toBe(
+      'bc9e64f767aa004d52e5a32791889ba17fc4545ec5f8f7905ad499bc7949b43d',
+    );
+  });
+
+  test('an audit chain head over multi-byte text, a lone surrogate and awkward numbers', () => {
+    const events: AuditEvent[] = [
+      {
+        kind: 'task.started',
+        at: '2024-01-01T00:00:00.000Z',
+        step: 0,
+        data: { agent: 'notes-digest', principal: 'bob', note: 'naïve 😀 \ud800 €' },
+      },
+      {
+        kind: 'task.completed',
+        at: '2024-01-01T00:00:04.000Z',
+        step: 3,
+        data: { result: 'done ✓', n: [1.5, -0, 1e21, 2e-7] },
+      },
+    ];
+    let head = { seq: 0, hash: GENESIS_HASH };
+    for (const event of events) {
+      const entry = appendAudit(head, event);
+      head = { seq: entry.seq, hash: entry.hash };
+    }
+    expect(head.hash).toBe('2c9998bbc53871ae9225f0ed0049be8974b0651b14659e2def7e9c5b3f33bfcb');
   });
 });
 
