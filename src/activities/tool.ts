@@ -6,9 +6,13 @@ import { z } from 'zod';
 import { canonicalJson } from '../audit/canonicalJson';
 import { ErrorTypes, failure } from '../errors';
 import type { BlobStore } from '../runtime/blobStore';
-import type { ToolRegistry } from '../tools/registry';
+import { permanentFsReason } from '../tools/fsErrors';
+import type { ToolDefinition, ToolRegistry } from '../tools/registry';
 import { withHeartbeat } from './heartbeat';
 import type { ToolStepInput, ToolStepOutput } from './types';
+
+/** A tool's output larger than this (as canonical JSON) is not recorded: it belongs in a file, not in history. */
+export const MAX_TOOL_OUTPUT_BYTES = 8 * 1024 * 1024;
 
 export interface ToolActivityDeps {
   tools: ToolRegistry;
@@ -40,21 +44,55 @@ export function createToolActivity({ tools, blobs, logger }: ToolActivityDeps) {
         });
       } catch (err) {
         if (err instanceof ApplicationFailure || Context.current().cancellationSignal.aborted) throw err;
-        throw failure(ErrorTypes.ToolFailed, `${tool.name} failed: ${(err as Error).message}`);
+        throw handlerFailure(tool.name, err);
       }
     });
+    return recordOutput(tool, output, blobs);
+  };
+}
+
+/** A handler's own error: retried only if a retry might fix it (a file-system code that cannot change is final). */
+function handlerFailure(name: string, err: unknown): ApplicationFailure {
+  const permanent = permanentFsReason(err);
+  if (permanent) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return failure(ErrorTypes.ToolRejected, `${name} failed: a path ${permanent} (${code})`);
+  }
+  return failure(
+    ErrorTypes.ToolFailed,
+    `${name} failed: ${err instanceof Error ? err.message : String(err)}`,
+  );
+}
+
+/**
+ * Checks, digests and stores a tool's output. The handler has returned, so its effect has happened:
+ * any failure here is final, since a retry would run the handler, and repeat the effect, again.
+ */
+async function recordOutput(
+  tool: ToolDefinition,
+  output: unknown,
+  blobs: BlobStore,
+): Promise<ToolStepOutput> {
+  try {
     const checked = tool.output.safeParse(output);
-    if (!checked.success) {
-      throw failure(
-        ErrorTypes.ToolRejected,
-        `${tool.name} returned output that breaks its schema: ${z.prettifyError(checked.error)}`,
+    if (!checked.success) throw new Error(`it breaks its schema: ${z.prettifyError(checked.error)}`);
+    const json = canonicalJson(checked.data, { maxChars: MAX_TOOL_OUTPUT_BYTES });
+    const bytes = Buffer.byteLength(json);
+    if (bytes > MAX_TOOL_OUTPUT_BYTES) {
+      throw new Error(
+        `it is ${bytes} bytes, over the ${MAX_TOOL_OUTPUT_BYTES}-byte limit for a tool's output`,
       );
     }
-    const json = canonicalJson(checked.data);
     return {
       output: await blobs.externalize(checked.data),
       outputDigest: createHash('sha256').update(json).digest('hex'),
-      bytes: Buffer.byteLength(json),
+      bytes,
     };
-  };
+  } catch (err) {
+    throw failure(
+      ErrorTypes.ToolOutputUnrecorded,
+      `${tool.name} ran, so its effect happened, but its output could not be recorded: ` +
+        `${err instanceof Error ? err.message : String(err)}; it is not retried, which would repeat the effect`,
+    );
+  }
 }

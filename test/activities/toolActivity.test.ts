@@ -220,9 +220,10 @@ describe('tool activity', () => {
     expect(err.nonRetryable).toBe(true);
   });
 
-  test('output that breaks the tool’s own schema is refused', async () => {
+  test('output that breaks the tool’s own schema is refused, without a retry (the tool has already run)', async () => {
     const err = await failureOf(runTool(step('bad_output', {})));
-    expect(err.type).toBe('ToolRejected');
+    expect(err.type).toBe('ToolOutputUnrecorded');
+    expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/breaks its schema/);
   });
 
