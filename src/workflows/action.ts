@@ -1,0 +1,129 @@
+import { workflowInfo } from '@temporalio/workflow';
+import type { ToolDescriptor } from '../agents/types';
+import type { ToolStepOutput } from '../activities/types';
+import { roundUsd } from '../policies/budget';
+import { evaluateAction, stricterDataClass } from '../policies/evaluate';
+import { chooseComputeNodes } from '../policies/routing';
+import { awaitApproval } from './approvalStep';
+import { StopTask } from './failures';
+import { digestOf } from './modelStep';
+import { DEFAULT_PICKUP_TIMEOUT_SECONDS, runTool, TOOL_OPTIONS } from './options';
+import type { TaskContext } from './taskContext';
+
+export type ActionOutcome = { output: unknown } | { denied: string } | { failed: string };
+
+/** A plan cannot feed a denial or a failure back to anyone: it stops with the reason. */
+export function planOutput(outcome: ActionOutcome): unknown {
+  if ('denied' in outcome) throw new StopTask('denied', outcome.denied);
+  if ('failed' in outcome) throw new StopTask('tool_failure', outcome.failed);
+  return outcome.output;
+}
+
+/**
+ * Runs one proposed action through policy, approval and execution. Denials and tool failures come
+ * back as values: the free loop feeds them to the model, a plan stops on them.
+ */
+export async function act(
+  task: TaskContext,
+  action: { tool: string; input: unknown; callId?: string },
+  source: 'plan' | 'model',
+): Promise<ActionOutcome> {
+  const { carried, spec } = task;
+  const verdict = evaluateAction(spec.policy, action.tool, spec.agent.tools, carried);
+  const digest = digestOf(action);
+  task.audit('policy.decided', { tool: action.tool, digest, source, ...verdict });
+  if (verdict.decision === 'deny') {
+    carried.denials++;
+    if (carried.denials > spec.limits.maxDenials) {
+      throw new StopTask('denied', `${carried.denials} actions denied; last: ${verdict.reason}`);
+    }
+    return { denied: verdict.reason };
+  }
+  if (verdict.decision === 'approve') await awaitApproval(task, action, digest, verdict.ruleIds);
+  const tool = spec.agent.tools.find((t) => t.name === action.tool)!;
+  // One key per action, whatever node or attempt runs it, so a fallback never repeats an effect.
+  const idempotencyKey = `${workflowInfo().workflowId}:${carried.step + 1}`;
+  const out =
+    tool.placement === 'compute'
+      ? await runCompute(task, tool, action.input, idempotencyKey)
+      : await runWorkerTool(task, tool, action.input, idempotencyKey);
+  if ('failed' in out) return out;
+  carried.dataClass = stricterDataClass(carried.dataClass, tool.dataClass);
+  return { output: out.output };
+}
+
+async function runWorkerTool(
+  task: TaskContext,
+  tool: ToolDescriptor,
+  input: unknown,
+  idempotencyKey: string,
+): Promise<ToolStepOutput | { failed: string }> {
+  const step = task.beginStep(`tool: ${tool.name}`);
+  const stepInput = { taskId: task.spec.taskId, step, tool: tool.name, input, idempotencyKey };
+  task.checkStepInput(`${tool.name} at step ${step}`, stepInput);
+  let out: ToolStepOutput;
+  try {
+    out = await task.inStepScope(() =>
+      runTool.executeWithOptions(
+        { ...TOOL_OPTIONS, ...task.deadlineBound(), summary: `tool: ${tool.name}, step ${step}` },
+        [stepInput],
+      ),
+    );
+  } catch (err) {
+    task.stepFailed(err);
+    return { failed: `${tool.name} failed: ${task.lastError}` };
+  }
+  task.audit('tool.completed', { tool: tool.name, outputDigest: out.outputDigest, bytes: out.bytes });
+  return out;
+}
+
+/** A compute job goes to the best node allowed for the task's data; a node that fails hands it on. */
+async function runCompute(
+  task: TaskContext,
+  tool: ToolDescriptor,
+  input: unknown,
+  idempotencyKey: string,
+): Promise<ToolStepOutput | { failed: string }> {
+  const { carried, spec } = task;
+  const { dataClass, health } = carried;
+  const nodes = chooseComputeNodes(spec.computeNodes, dataClass, spec.policy, spec.preference, health);
+  if (nodes.length === 0) throw new StopTask('no_route', `no compute node may see ${dataClass} data`);
+  const outcome = await task.tryEach(nodes, (node) => {
+    const priceUsd = node.pricePerJobUsd ?? 0;
+    if (carried.spendUsd + priceUsd > spec.limits.budgetUsd) return { skip: true };
+    return {
+      run: async () => {
+        const step = task.beginStep(`compute: ${tool.name} on ${node.id}`);
+        const stepInput = { taskId: spec.taskId, step, tool: tool.name, input, idempotencyKey };
+        task.checkStepInput(`${tool.name} at step ${step}`, stepInput);
+        const out = await task.inStepScope(() =>
+          runTool.executeWithOptions(
+            {
+              ...TOOL_OPTIONS,
+              ...task.deadlineBound(),
+              taskQueue: node.taskQueue,
+              scheduleToStartTimeout: (node.pickupTimeoutSeconds ?? DEFAULT_PICKUP_TIMEOUT_SECONDS) * 1000,
+              summary: `compute: ${tool.name} on node ${node.id}, step ${step}`,
+            },
+            [stepInput],
+          ),
+        );
+        carried.spendUsd = roundUsd(carried.spendUsd + priceUsd);
+        carried.health[node.id] = { consecutiveFailures: 0 };
+        task.audit('tool.completed', {
+          tool: tool.name,
+          node: node.id,
+          outputDigest: out.outputDigest,
+          bytes: out.bytes,
+          costUsd: priceUsd,
+        });
+        if (priceUsd > 0) task.updateSearchAttributes();
+        return out;
+      },
+    };
+  });
+  if ('ok' in outcome) return outcome.ok;
+  if (!outcome.affordable)
+    throw new StopTask('budget_exhausted', `no compute node for ${tool.name} fits in the budget`);
+  return { failed: `every compute node failed ${tool.name}; last error: ${task.lastError}` };
+}

@@ -1,0 +1,183 @@
+import type { ModelRoute, ToolDescriptor } from '../agents/types';
+import type { ModelStepOutput } from '../activities/types';
+import { actionDigest } from '../policies/approval';
+import {
+  costOfUsage,
+  FINISH_SCHEMA_BYTES,
+  maxInputTokens,
+  promptBytesBound,
+  reserveModelCall,
+  roundUsd,
+} from '../policies/budget';
+import { chooseModelRoutes } from '../policies/routing';
+import { mayHaveBeenBilled, StopTask } from './failures';
+import { callModel, MODEL_OPTIONS, TRANSCRIPT_INLINE_BYTES } from './options';
+import type { TaskContext } from './taskContext';
+import type { TranscriptMessage } from './types';
+
+export type ProposedAction = { callId: string; tool: string; input: unknown };
+
+/** The action's digest; an action too deep or large to encode stops the task instead of wedging it. */
+export function digestOf(action: { tool: string; input: unknown }): string {
+  try {
+    return actionDigest(action);
+  } catch (err) {
+    throw new StopTask('invalid_output', `the action on ${action.tool} cannot be recorded: ${String(err)}`);
+  }
+}
+
+/**
+ * Asks for an action until one validates; invalid output is fed back (appended to `conversation`)
+ * a bounded number of times.
+ */
+export async function proposeAction(
+  task: TaskContext,
+  conversation: TranscriptMessage[],
+  tools: ToolDescriptor[],
+  allowFinish: boolean,
+): Promise<ProposedAction> {
+  const { carried, spec } = task;
+  const isTranscript = conversation === carried.transcript;
+  for (;;) {
+    const out = await askModel(task, {
+      messages: conversation,
+      mode: 'action',
+      tools,
+      allowFinish,
+      isTranscript,
+    });
+    if (out.action) {
+      task.audit('action.proposed', { tool: out.action.tool, digest: digestOf(out.action) });
+      return out.action;
+    }
+    const invalid = out.invalid ?? { raw: '', error: 'the model gave no action' };
+    carried.invalidOutputs++;
+    task.audit('action.invalid', { error: invalid.error, count: carried.invalidOutputs });
+    if (carried.invalidOutputs > spec.limits.maxInvalidOutputs) {
+      throw new StopTask(
+        'invalid_output',
+        `the model gave ${carried.invalidOutputs} invalid actions; last: ${invalid.error}`,
+      );
+    }
+    const feedback = `Your last answer was not a valid action: ${invalid.error}. Answer with one valid tool call.`;
+    conversation.push({ role: 'assistant', content: [invalid.raw] }, { role: 'user', content: [feedback] });
+  }
+}
+
+/**
+ * One model call with routing and budget: candidates allowed for the transcript's data class, best
+ * first; each is reserved for its worst case before it starts and settled from real usage after.
+ * The free loop's transcript (`isTranscript`) is sent as its blob-stored base plus the messages
+ * since; when those grow large the activity stores them all and the base moves forward, so history
+ * does not repeat the whole conversation at every step.
+ */
+export async function askModel(
+  task: TaskContext,
+  request: {
+    messages: TranscriptMessage[];
+    mode: 'action' | 'text';
+    tools: ToolDescriptor[];
+    allowFinish: boolean;
+    maxOutputTokens?: number;
+    isTranscript?: boolean;
+  },
+): Promise<ModelStepOutput> {
+  const { carried, spec } = task;
+  const { messages, mode, tools, allowFinish } = request;
+  const stepMaxOutputTokens = request.maxOutputTokens ?? spec.limits.maxOutputTokens;
+  const transcriptBase = request.isTranscript ? carried.transcriptBase : undefined;
+  const { dataClass, health } = carried;
+  const routes = chooseModelRoutes(spec.models, dataClass, spec.policy, spec.preference, health);
+  if (routes.length === 0) throw new StopTask('no_route', `no model may see ${dataClass} data`);
+  const inputTokensBound = maxInputTokens(
+    promptBytesBound({ transcriptBase, messages, tools }) + (allowFinish ? FINISH_SCHEMA_BYTES : 0),
+    messages.length + tools.length + 1,
+  );
+  const outcome = await task.tryEach(routes, (route) => {
+    const remaining = spec.limits.budgetUsd - carried.spendUsd;
+    const reservation = reserveModelCall(route.price, remaining, inputTokensBound, stepMaxOutputTokens);
+    if (!reservation) return { skip: true };
+    return {
+      run: async () => {
+        const step = task.beginStep(`model: ${route.model} via ${route.provider}`);
+        const stepInput = {
+          taskId: spec.taskId,
+          step,
+          route,
+          transcriptBase,
+          messages,
+          mode,
+          tools,
+          allowFinish,
+          maxOutputTokens: reservation.maxOutputTokens,
+          compactAboveBytes: request.isTranscript ? TRANSCRIPT_INLINE_BYTES : undefined,
+        };
+        task.checkStepInput(`the model call of step ${step}`, stepInput);
+        const out = await task.inStepScope(() =>
+          callModel.executeWithOptions(
+            {
+              ...MODEL_OPTIONS,
+              ...task.deadlineBound(),
+              summary: `model: ${route.model} via ${route.provider}, step ${step}`,
+            },
+            [stepInput],
+          ),
+        );
+        settleModelCall(task, route, out, reservation.reservedUsd);
+        return out;
+      },
+      onFailure: (err) => {
+        if (task.hardened && mayHaveBeenBilled(err)) chargeUnsettled(task, route.id, reservation.reservedUsd);
+      },
+    };
+  });
+  if ('ok' in outcome) {
+    if (request.isTranscript && outcome.ok.transcriptBase) {
+      carried.transcriptBase = outcome.ok.transcriptBase;
+      messages.splice(0); // now in the blob store, behind the new base
+    }
+    return outcome.ok;
+  }
+  if (!outcome.affordable) {
+    throw new StopTask('budget_exhausted', `no model call fits in the $${spec.limits.budgetUsd} budget`);
+  }
+  throw new StopTask('provider_failure', `every model route failed; last error: ${task.lastError}`);
+}
+
+/** Charges a call its real cost (its reservation when the endpoint reported no usage). */
+function settleModelCall(
+  task: TaskContext,
+  route: ModelRoute,
+  out: ModelStepOutput,
+  reservedUsd: number,
+): void {
+  const { carried, spec } = task;
+  const costUsd = roundUsd(out.usage ? costOfUsage(route.price, out.usage) : reservedUsd);
+  carried.spendUsd = roundUsd(carried.spendUsd + costUsd);
+  carried.health[route.id] = { consecutiveFailures: 0 };
+  task.audit('model.called', {
+    route: route.id,
+    provider: out.provider,
+    model: out.model,
+    usage: out.usage,
+    reservedUsd: roundUsd(reservedUsd),
+    costUsd,
+  });
+  task.updateSearchAttributes();
+  if (carried.spendUsd > spec.limits.budgetUsd) {
+    // only a provider that bills past the token limit it was given can get here
+    task.audit('budget.overrun', { route: route.id, costUsd, reservedUsd: roundUsd(reservedUsd) });
+    throw new StopTask('budget_exhausted', `${route.id} billed $${costUsd}, over its reservation`);
+  }
+}
+
+/**
+ * A call that failed after the provider may have done the work (it answered, or ran out of time
+ * while generating) is charged its reservation: spend is never under-counted.
+ */
+function chargeUnsettled(task: TaskContext, routeId: string, reservedUsd: number): void {
+  const costUsd = roundUsd(reservedUsd);
+  task.carried.spendUsd = roundUsd(task.carried.spendUsd + costUsd);
+  task.audit('model.charged_unsettled', { route: routeId, costUsd });
+  task.updateSearchAttributes();
+}

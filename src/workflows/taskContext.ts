@@ -1,0 +1,222 @@
+import {
+  CancellationScope,
+  isCancellation,
+  log,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/common';
+import { appendAudit, GENESIS_HASH, type AuditEntry } from '../audit/chain';
+import { boundedText } from '../errors';
+import type { ApprovalRequest } from '../policies/approval';
+import { describeFailure, StopTask } from './failures';
+import { MAX_STEP_INPUT_BYTES } from './options';
+import { StewardSpendUsd, StewardStatus, StewardStep } from './searchAttributes';
+import type { CarriedState, StopReason, TaskSpec, TaskState, TaskStatus } from './types';
+
+/** The latest instant a JavaScript Date can hold; a deadline past it would break every date we print. */
+const MAX_DATE_MS = 8.64e15;
+
+/** A candidate for a step (a model route or a compute node) and what trying it needs. */
+export type Attempt<R> =
+  { skip: true } | { skip?: false; run: () => Promise<R>; onFailure?: (err: unknown) => void };
+
+/**
+ * What every part of a running task shares: its resolved spec, the state it carries across runs,
+ * its status, the audit chain, and the step bookkeeping (limits, cancellation, failures). The loop
+ * (agentRun.ts) and the step modules (model step, action, approval) all work on one of these.
+ */
+export class TaskContext {
+  readonly carried: CarriedState;
+  readonly deadlineMs: number;
+  status: TaskStatus = 'running';
+  pendingApproval?: ApprovalRequest;
+  lastError?: string;
+  stopReason?: StopReason;
+  stopDetail?: string;
+  result?: unknown;
+  current?: string;
+  cancelRequest?: { reason?: string; identity?: string };
+  stepScope?: CancellationScope;
+  stepsThisRun = 0;
+
+  /**
+   * @param hardened the task started from a worker-resolved request: it charges attempts that may
+   * have been billed and publishes its agent and principal (older histories did neither).
+   */
+  constructor(
+    readonly spec: TaskSpec,
+    readonly hardened: boolean,
+  ) {
+    this.carried = spec.carried ?? {
+      step: 0,
+      spendUsd: 0,
+      invalidOutputs: 0,
+      denials: 0,
+      dataClass: 'public',
+      health: {},
+      transcript: [],
+      planIndex: 0,
+      stepResults: {},
+      audit: [],
+      startedAt: new Date().toISOString(),
+      runs: 1,
+    };
+    this.deadlineMs = Math.min(
+      Date.parse(this.carried.startedAt) + spec.limits.deadlineSeconds * 1000,
+      MAX_DATE_MS,
+    );
+  }
+
+  // ---- steps ---------------------------------------------------------------------------------------
+
+  /** Checks the limits that must hold before any step starts, then counts the step. */
+  beginStep(what: string): number {
+    if (this.cancelRequest) throw new StopTask('cancelled', this.cancelDetail());
+    if (Date.now() >= this.deadlineMs) throw new StopTask('deadline', `deadline passed before ${what}`);
+    if (this.carried.step >= this.spec.limits.maxSteps) {
+      throw new StopTask('max_steps', `${this.spec.limits.maxSteps} steps used before ${what}`);
+    }
+    this.carried.step++;
+    this.stepsThisRun++;
+    this.current = what;
+    this.updateSearchAttributes();
+    setCurrentDetails(this.details(`step ${this.carried.step}: ${what}`));
+    return this.carried.step;
+  }
+
+  /** Runs a step in its own scope, so a `cancel` signal can cancel the activity in flight. */
+  async inStepScope<T>(fn: () => Promise<T>): Promise<T> {
+    const scope = new CancellationScope();
+    this.stepScope = scope;
+    try {
+      return await scope.run(fn);
+    } finally {
+      this.stepScope = undefined;
+      this.current = undefined;
+    }
+  }
+
+  /**
+   * Tries candidates in turn (model routes, compute nodes), best first: one the budget cannot
+   * afford is skipped; one that fails is recorded against its health and the next is tried.
+   */
+  async tryEach<C extends { id: string }, R>(
+    candidates: C[],
+    attempt: (candidate: C) => Attempt<R>,
+  ): Promise<{ ok: R } | { affordable: boolean }> {
+    let affordable = false;
+    for (const candidate of candidates) {
+      const plan = attempt(candidate);
+      if (plan.skip) continue;
+      affordable = true;
+      try {
+        return { ok: await plan.run() };
+      } catch (err) {
+        if (err instanceof StopTask) throw err;
+        plan.onFailure?.(err);
+        this.stepFailed(err, candidate);
+      }
+    }
+    return { affordable };
+  }
+
+  /** Every activity call ends by the task's deadline at the latest. */
+  deadlineBound(): Pick<ActivityOptions, 'scheduleToCloseTimeout'> {
+    return { scheduleToCloseTimeout: Math.max(this.deadlineMs - Date.now(), 1) };
+  }
+
+  deadlineIn(seconds: number): string {
+    return new Date(Math.min(Date.now() + seconds * 1000, this.deadlineMs)).toISOString();
+  }
+
+  /** History never carries a payload: a step whose input is too large stops the task with the reason. */
+  checkStepInput(what: string, input: unknown): void {
+    const bytes = new TextEncoder().encode(JSON.stringify(input) ?? '').length;
+    if (bytes > MAX_STEP_INPUT_BYTES) {
+      throw new StopTask(
+        'invalid_output',
+        `${what} would carry ${bytes} bytes, over the ${MAX_STEP_INPUT_BYTES} a step may put in history`,
+      );
+    }
+  }
+
+  stepFailed(err: unknown, route?: { id: string }): void {
+    if (this.cancelRequest || isCancellation(err)) throw new StopTask('cancelled', this.cancelDetail());
+    if (Date.now() >= this.deadlineMs)
+      throw new StopTask('deadline', 'the task deadline passed during a step');
+    const message = describeFailure(err);
+    this.lastError = route ? `${route.id}: ${message}` : message;
+    if (route) {
+      const failures = (this.carried.health[route.id]?.consecutiveFailures ?? 0) + 1;
+      this.carried.health[route.id] = { consecutiveFailures: failures };
+    }
+    this.audit('step.failed', { step: this.carried.step, route: route?.id ?? null, error: message });
+    log.warn('step failed', { step: this.carried.step, route: route?.id, error: message });
+  }
+
+  cancelDetail(): string {
+    const by = this.cancelRequest?.identity ? ` by ${this.cancelRequest.identity}` : '';
+    return `cancelled${by}${this.cancelRequest?.reason ? `: ${this.cancelRequest.reason}` : ''}`;
+  }
+
+  // ---- what the outside sees -------------------------------------------------------------------------
+
+  /** Appends to the chain; data that cannot be encoded is recorded as such, never thrown. */
+  audit(kind: string, data: Record<string, unknown>): AuditEntry {
+    const last = this.carried.audit.at(-1);
+    const prev = last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
+    const at = new Date().toISOString();
+    let entry: AuditEntry;
+    try {
+      entry = appendAudit(prev, { kind, at, step: this.carried.step, data });
+    } catch (err) {
+      const unrecordable = boundedText(err instanceof Error ? err.message : String(err), 300);
+      entry = appendAudit(prev, { kind, at, step: this.carried.step, data: { unrecordable } });
+    }
+    this.carried.audit.push(entry);
+    return entry;
+  }
+
+  setStatus(status: TaskStatus, detail: string): void {
+    this.status = status;
+    this.updateSearchAttributes();
+    setCurrentDetails(this.details(detail));
+  }
+
+  updateSearchAttributes(): void {
+    upsertSearchAttributes([
+      { key: StewardStatus, value: this.status },
+      { key: StewardStep, value: this.carried.step },
+      { key: StewardSpendUsd, value: this.carried.spendUsd },
+    ]);
+  }
+
+  private details(now: string): string {
+    const spend = `$${this.carried.spendUsd.toFixed(6)} of $${this.spec.limits.budgetUsd}`;
+    return `**${this.status}**: ${now}\n\nstep ${this.carried.step}/${this.spec.limits.maxSteps} · spend ${spend}`;
+  }
+
+  state(): TaskState {
+    const head = this.carried.audit.at(-1);
+    return {
+      taskId: this.spec.taskId,
+      agent: this.spec.agent.name,
+      principal: this.spec.principal,
+      status: this.status,
+      step: this.carried.step,
+      spendUsd: this.carried.spendUsd,
+      budgetUsd: this.spec.limits.budgetUsd,
+      dataClass: this.carried.dataClass,
+      pendingApproval: this.pendingApproval,
+      lastError: this.lastError,
+      stopReason: this.stopReason,
+      stopDetail: this.stopDetail,
+      result: this.result,
+      current: this.current,
+      startedAt: this.carried.startedAt,
+      deadline: new Date(this.deadlineMs).toISOString(),
+      audit: { entries: head?.seq ?? 0, head: head?.hash ?? GENESIS_HASH },
+    };
+  }
+}
