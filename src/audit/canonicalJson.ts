@@ -6,9 +6,16 @@ export const CANONICAL_MAX_CHARS = 8 * 1024 * 1024;
 export class CanonicalJsonError extends TypeError {}
 
 /**
- * Canonical JSON: object keys sorted, no whitespace, `undefined` members dropped, so equal values
- * hash equally whatever order they were built in. Non-finite numbers are refused, not silently nulled;
- * so are values nested deeper than `maxDepth` or encoding to more than `maxChars` characters.
+ * Canonical JSON per RFC 8785, the JSON Canonicalization Scheme (JCS), so equal values hash equally
+ * whatever order they were built in: no whitespace; strings and numbers serialized as ECMAScript's
+ * JSON.stringify does (numbers as Number.prototype.toString, -0 as 0); object keys sorted by UTF-16
+ * code units (the default JS sort); NaN and ±Infinity refused, not silently nulled. Hash the result's
+ * UTF-8 bytes, as the RFC asks. test/unit/canonicalJsonRfc8785.test.ts checks the RFC's own examples.
+ *
+ * Beyond the RFC: `undefined` members are dropped and `undefined` array items become null, as in
+ * JSON.stringify; values nested deeper than `maxDepth` or encoding to more than `maxChars` characters
+ * are refused. A lone surrogate in a string is written as a `\udxxx` escape, as JSON.stringify does,
+ * where RFC 8785 (I-JSON) would refuse it; changing that would change the hashes of existing audits.
  */
 export function canonicalJson(value: unknown, limits: { maxDepth?: number; maxChars?: number } = {}): string {
   const maxDepth = limits.maxDepth ?? CANONICAL_MAX_DEPTH;
