@@ -1,5 +1,5 @@
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createStewardActivities } from '../activities';
@@ -12,6 +12,7 @@ import { ToolRegistry } from '../tools/registry';
 import { BlobStore } from './blobStore';
 import { startDevServer, type DevServer } from './devServer';
 import { ensureTemporalCli } from './temporalCli';
+import { commandLine, stopProcessGroup } from './watchdog';
 import { createComputeNodeWorker, createStewardWorker } from './worker';
 
 /** The file through which `steward dev` tells other steward commands where its server listens. */
@@ -44,8 +45,14 @@ export function blobStoreFor(config: LoadedConfig): BlobStore {
   return new BlobStore(join(config.dataDir, 'blobs'));
 }
 
+/**
+ * The built-in tools, confined to the workspace (made if missing); Steward's data directory and
+ * its config file are never visible to them, even where the workspace contains them.
+ */
 export function toolRegistry(config: LoadedConfig): ToolRegistry {
-  return new ToolRegistry().register(...builtinTools(config.tools));
+  mkdirSync(config.tools.workspace, { recursive: true });
+  const protectedPaths = [config.dataDir, ...(config.source ? [config.source] : [])];
+  return new ToolRegistry().register(...builtinTools({ ...config.tools, protectedPaths }));
 }
 
 export interface Workers {
@@ -91,29 +98,87 @@ export async function runWorkers(
   };
 }
 
+/** What dev-server.json holds: `pid` is the steward process that owns the server (findServer's test). */
+interface ServerRecord {
+  address: string;
+  uiUrl?: string;
+  pid: number;
+  serverPid?: number;
+}
+
+/**
+ * Stops a dev server recorded for this data directory whose steward process has died (its watchdog
+ * should have stopped it; this is the backstop, e.g. when the watchdog was killed too), so its ports
+ * and its SQLite file are free. Only a `temporal server start-dev` on this data directory's database
+ * is stopped, never a process that merely reuses the recorded pid.
+ */
+export async function stopOrphanedServer(
+  config: LoadedConfig,
+  report?: (line: string) => void,
+): Promise<void> {
+  const file = devServerFile(config);
+  if (!existsSync(file)) return;
+  let record: ServerRecord;
+  try {
+    record = JSON.parse(readFileSync(file, 'utf8')) as ServerRecord;
+  } catch {
+    return rmSync(file, { force: true }); // half-written by a process that died: nothing to trust
+  }
+  if (alive(record.pid)) return; // its owner runs: not an orphan
+  const dbFile = join(config.dataDir, 'temporal.db');
+  const argv = record.serverPid ? commandLine(record.serverPid) : undefined;
+  if (argv && argv.includes('start-dev') && argv.includes(dbFile)) {
+    report?.(
+      `stopping the Temporal dev server (pid ${record.serverPid}) left behind by steward process ${record.pid}`,
+    );
+    await stopProcessGroup(record.serverPid!);
+  }
+  rmSync(file, { force: true });
+}
+
 /**
  * The embedded default: a Temporal dev server (tuned, Steward's search attributes registered, state
  * kept in the data directory), announced to other steward commands through the data directory.
+ *
+ * Unless `exitOnSignal` is false, SIGINT/SIGTERM stop the server and end the process (130/143): the
+ * Temporal Runtime takes those signals to stop its workers, so a command with no signal handling of
+ * its own (`steward run`) would otherwise keep waiting on a task no worker runs. `steward dev` stops
+ * its workers before the server and passes false.
  */
 export async function startEmbeddedServer(
   config: LoadedConfig,
-  options: { port?: number; uiPort?: number; report?: (line: string) => void } = {},
+  options: { port?: number; uiPort?: number; report?: (line: string) => void; exitOnSignal?: boolean } = {},
 ): Promise<DevServer> {
-  const cliPath = await ensureTemporalCli(options.report);
-  const server = await startDevServer({
-    cliPath,
-    port: options.port,
-    uiPort: options.uiPort,
-    dbFile: join(config.dataDir, 'temporal.db'),
-    namespace: config.temporal.namespace,
-  });
   const file = devServerFile(config);
-  writeFileSync(file, JSON.stringify({ address: server.address, uiUrl: server.uiUrl, pid: server.pid }));
-  return {
-    ...server,
-    async stop() {
-      rmSync(file, { force: true });
-      await server.stop();
-    },
+  let started: DevServer | undefined;
+  const unlisten = (): void => void process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  const stop = async (): Promise<void> => {
+    unlisten();
+    rmSync(file, { force: true });
+    await started?.stop(); // before the server is up, exiting is enough: its watchdog stops it
   };
+  const onSignal = (signal: NodeJS.Signals): void =>
+    void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  if (options.exitOnSignal !== false) process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  try {
+    await stopOrphanedServer(config, options.report);
+    started = await startDevServer({
+      cliPath: await ensureTemporalCli(options.report),
+      port: options.port,
+      uiPort: options.uiPort,
+      dbFile: join(config.dataDir, 'temporal.db'),
+      namespace: config.temporal.namespace,
+    });
+  } catch (err) {
+    unlisten();
+    throw err;
+  }
+  const record: ServerRecord = {
+    address: started.address,
+    uiUrl: started.uiUrl,
+    pid: process.pid,
+    serverPid: started.pid,
+  };
+  writeFileSync(file, JSON.stringify(record));
+  return { ...started, stop };
 }
