@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { STEWARD_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
+import { STOP_GRACE_MS, watchProcessGroup } from './watchdog';
 
 /**
  * The dev server's history queues poll at most 20 times a second by default, which makes each step
@@ -29,6 +30,7 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl?: string;
+  /** The server's pid, which also leads its process group. */
   pid: number;
   stop(): Promise<void>;
 }
@@ -87,8 +89,8 @@ async function waitUntilReady(
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`temporal server exited with code ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`temporal server exited (${child.exitCode ?? child.signalCode}) before it was ready`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
@@ -107,7 +109,13 @@ async function waitUntilReady(
   throw new Error(`temporal server at ${address} was not ready within ${timeoutMs} ms: ${String(lastError)}`);
 }
 
-/** Starts `temporal server start-dev`, tuned and with Steward's search attributes registered. */
+/**
+ * Starts `temporal server start-dev`, tuned and with Steward's search attributes registered.
+ *
+ * The server gets its own process group, so a Ctrl-C in the terminal reaches only its owner, which
+ * can stop its workers before the server; and a watchdog stops that group if the owner dies without
+ * stopping it (SIGKILL, a crash, process.exit), so no server is left holding its ports and database.
+ */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const port = options.port ?? (await freePort());
   const uiPort = options.uiPort ?? (await freePort());
@@ -115,28 +123,47 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
   const child = spawn(options.cliPath, devServerArgs({ ...options, port, uiPort }), {
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
   });
+  if (child.pid === undefined) {
+    // spawn failed (ENOENT, EACCES); the 'error' event says why
+    const error = await new Promise<Error>((resolve) => child.once('error', resolve));
+    throw new Error(`cannot start ${options.cliPath}: ${error.message}`);
+  }
+  const watchdog = watchProcessGroup(child.pid);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // the group has gone already
+    }
+  };
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      signalGroup('SIGTERM');
+      const timer = setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    watchdog.release();
+  };
   const address = `127.0.0.1:${port}`;
   try {
     await waitUntilReady(address, namespace, child, 60_000);
   } catch (err) {
-    child.kill('SIGKILL');
+    signalGroup('SIGKILL');
+    await stop();
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
   return {
     address,
     uiUrl: options.headless ? undefined : `http://127.0.0.1:${uiPort}`,
-    pid: child.pid!,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
+    pid: child.pid,
+    stop,
   };
 }
