@@ -7,12 +7,13 @@ import { ConfigError, currentUser, loadConfig, type LoadedConfig } from '../conf
 import { resolveTaskSpec, TaskRefused } from '../config/taskSpec';
 import { ensureModel } from '../providers/modelFiles';
 import { newTaskId, StewardClient, TaskNotFound } from '../runtime/client';
-import { portOrFree, type DevServer } from '../runtime/devServer';
+import { portOrFree } from '../runtime/devServer';
 import {
   blobStoreFor,
   findServer,
   runWorkers,
   startEmbeddedServer,
+  stopOrphanedServer,
   toolRegistry,
   type Workers,
 } from '../runtime/localStack';
@@ -320,30 +321,48 @@ async function decide(
 }
 
 async function dev(config: LoadedConfig, options: Options): Promise<number> {
+  // A steward killed with -9 may have left its server on 7233/8233 and the SQLite file: free them first.
+  await stopOrphanedServer(config, note);
   if (findServer(config)?.embedded)
     throw new UsageError('steward dev is already running for this data directory');
+  // Listen before the Temporal Runtime does: it takes SIGINT/SIGTERM to stop its workers, and one that
+  // arrives during start-up would otherwise be swallowed. Until everything is up a signal ends the
+  // process at once, and the server's watchdog stops the server.
+  let onSignal = (signal: NodeJS.Signals): void => process.exit(signal === 'SIGINT' ? 130 : 143);
+  const listener = (signal: NodeJS.Signals): void => onSignal(signal);
+  process.on('SIGINT', listener).on('SIGTERM', listener);
   installTemporalRuntime(getLogger());
-  const server: DevServer = await startEmbeddedServer(config, {
+  const server = await startEmbeddedServer(config, {
     port: numberOption(options, 'port') ?? (await portOrFree(7233)),
     uiPort: numberOption(options, 'ui-port') ?? (await portOrFree(8233)),
     report: note,
+    exitOnSignal: false, // dev stops its workers first, below
   });
-  const workers = await runWorkers(config, server.address, getLogger(), {
-    onModelProgress: modelProgressPrinter(),
-  });
-  say(`Temporal server: ${server.address} (namespace ${config.temporal.namespace})`);
-  say(`Temporal UI:     ${server.uiUrl}`);
-  say(
-    `Worker on task queue "${config.temporal.taskQueue}", compute nodes: ${config.computeNodes.map((n) => n.id).join(', ')}`,
-  );
-  say('Run a task in another terminal: steward run notes-digest   (Ctrl-C here stops everything)');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  note('stopping…');
-  await workers.stop();
-  await server.stop();
+  let workers: Workers | undefined;
+  try {
+    workers = await runWorkers(config, server.address, getLogger(), {
+      onModelProgress: modelProgressPrinter(),
+    });
+    say(`Temporal server: ${server.address} (namespace ${config.temporal.namespace})`);
+    say(`Temporal UI:     ${server.uiUrl}`);
+    say(
+      `Worker on task queue "${config.temporal.taskQueue}", compute nodes: ${config.computeNodes.map((n) => n.id).join(', ')}`,
+    );
+    say('Run a task in another terminal: steward run notes-digest   (Ctrl-C here stops everything)');
+    await new Promise<void>((resolve) => {
+      onSignal = () => resolve();
+    });
+    // A second signal takes the default action and ends the process; the watchdog stops the server.
+    process.off('SIGINT', listener).off('SIGTERM', listener);
+    note('stopping… (Ctrl-C again to force)');
+  } finally {
+    // workers first, so what they are doing can still reach the server
+    try {
+      await workers?.stop();
+    } finally {
+      await server.stop();
+    }
+  }
   return 0;
 }
 
