@@ -5,7 +5,7 @@ import { AgentRegistry, UnknownAgent } from '../agents';
 import { AgentDefinitionError } from '../agents/validate';
 import { ConfigError, currentUser, loadConfig, type LoadedConfig } from '../config/load';
 import { resolveTaskSpec, TaskRefused } from '../config/taskSpec';
-import { ensureModel } from '../providers/modelFiles';
+import { ensureModel } from '../weights';
 import { newTaskId, StewardClient, TaskNotFound } from '../runtime/client';
 import { portOrFree } from '../runtime/devServer';
 import {

@@ -1,8 +1,8 @@
 import type { LoadedConfig } from '../config/load';
 import { registerSecret } from '../runtime/logger';
-import { ensureModel, type ModelFetchProgress } from './modelFiles';
 import { OpenAICompatibleProvider } from './openaiCompatible';
 import type { ModelProvider } from './types';
+import { ensureModel, type ModelFetchProgress } from '../weights';
 
 export interface ProviderSetup {
   /** Reports fetching the embedded model's weights (first use only). */

