@@ -232,3 +232,17 @@ describe('loadConfig', () => {
     expect(err.message).toContain('limits.budgetUsd');
   });
 });
+
+describe('approval settings that can never work are refused at start-up', () => {
+  test('a quorum larger than the approver list', () => {
+    expect(() => parseConfig({ policy: { approval: { approvers: ['alice'], quorum: 2 } } })).toThrow(
+      /policy\.approval\.quorum: quorum 2 can never be met by 1 approvers/,
+    );
+  });
+
+  test('escalation with nobody to escalate to', () => {
+    expect(() => parseConfig({ policy: { approval: { onExpiry: 'escalate' } } })).toThrow(
+      /policy\.approval\.escalateTo: onExpiry: escalate needs escalateTo/,
+    );
+  });
+});
