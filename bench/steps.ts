@@ -13,7 +13,7 @@ import { createStewardActivities } from '../src/activities';
 import { AgentRegistry } from '../src/agents';
 import type { AgentDefinition } from '../src/agents/definition';
 import { parseConfig } from '../src/config/load';
-import { BlobStore } from '../src/runtime/blobStore';
+import { BlobStore } from '../src/stores/blobStore';
 import { StewardClient } from '../src/runtime/client';
 import { startDevServer } from '../src/runtime/devServer';
 import { ensureTemporalCli } from '../src/runtime/temporalCli';

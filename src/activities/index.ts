@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ModelProvider } from '../providers/types';
-import type { BlobStore } from '../runtime/blobStore';
+import type { BlobStore } from '../stores/blobStore';
 import type { ToolRegistry } from '../tools/registry';
 import { createModelActivity } from './model';
 import { createTaskActivity, type TaskActivityDeps } from './task';

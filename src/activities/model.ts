@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ContentParts, ToolDescriptor } from '../agents/types';
 import { canonicalJson } from '../audit/canonicalJson';
 import { boundedText, ErrorTypes, failure } from '../errors';
-import type { BlobStore } from '../runtime/blobStore';
+import type { BlobStore } from '../stores/blobStore';
 import type { ToolRegistry } from '../tools/registry';
 import type { ChatMessage, ModelProvider, ToolSpec } from '../providers/types';
 import { withHeartbeat } from './heartbeat';

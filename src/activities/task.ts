@@ -1,7 +1,7 @@
 import type { AgentRegistry } from '../agents';
 import { resolveTaskSpec, TaskRefused } from '../config/taskSpec';
 import type { StewardConfig } from '../config/schema';
-import type { BlobStore } from '../runtime/blobStore';
+import type { BlobStore } from '../stores/blobStore';
 import type { ToolRegistry } from '../tools/registry';
 import type { TaskSpec } from '../workflows/types';
 

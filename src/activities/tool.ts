@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { canonicalJson } from '../audit/canonicalJson';
 import { ErrorTypes, failure } from '../errors';
-import type { BlobStore } from '../runtime/blobStore';
+import type { BlobStore } from '../stores/blobStore';
 import { permanentFsReason } from '../tools/fsErrors';
 import type { ToolDefinition, ToolRegistry } from '../tools/registry';
 import { withHeartbeat } from './heartbeat';

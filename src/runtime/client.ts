@@ -13,7 +13,7 @@ import {
   StewardStep,
 } from '../workflows/searchAttributes';
 import type { TaskRequest, TaskResult, TaskState } from '../workflows/types';
-import type { BlobStore } from './blobStore';
+import type { BlobStore } from '../stores/blobStore';
 
 export interface TaskSummary {
   taskId: string;

@@ -9,7 +9,7 @@ import { createProviders, type ProviderSetup } from '../providers';
 import type { ModelProvider } from '../providers/types';
 import { builtinTools } from '../tools/builtin';
 import { ToolRegistry } from '../tools/registry';
-import { BlobStore } from './blobStore';
+import { BlobStore } from '../stores/blobStore';
 import { startDevServer, type DevServer } from './devServer';
 import { ensureTemporalCli } from './temporalCli';
 import { commandLine, stopProcessGroup } from './watchdog';

@@ -9,7 +9,7 @@ import type { ModelStepInput, ModelStepOutput } from '../../src/activities/types
 import { isBlobRef, type BlobRef, type ModelRoute } from '../../src/agents/types';
 import { OpenAICompatibleProvider, retryAfterMs } from '../../src/providers/openaiCompatible';
 import type { ModelProvider } from '../../src/providers/types';
-import { BlobStore } from '../../src/runtime/blobStore';
+import { BlobStore } from '../../src/stores/blobStore';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry } from '../../src/tools/registry';
 import { MockOpenAI } from '../support/mockOpenAI';

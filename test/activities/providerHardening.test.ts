@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config/load';
 import { createProviders } from '../../src/providers';
 import { OpenAICompatibleProvider, type OpenAICompatibleOptions } from '../../src/providers/openaiCompatible';
 import type { ModelProvider } from '../../src/providers/types';
-import { BlobStore } from '../../src/runtime/blobStore';
+import { BlobStore } from '../../src/stores/blobStore';
 import { createLogger, redactSecrets, registerSecret } from '../../src/runtime/logger';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry } from '../../src/tools/registry';

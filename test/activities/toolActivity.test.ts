@@ -11,7 +11,7 @@ import type { ToolStepInput, ToolStepOutput } from '../../src/activities/types';
 import { isBlobRef, type BlobRef } from '../../src/agents/types';
 import { canonicalJson } from '../../src/audit/canonicalJson';
 import type { ModelProvider } from '../../src/providers/types';
-import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/runtime/blobStore';
+import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/stores/blobStore';
 import { builtinTools } from '../../src/tools/builtin';
 import { defineTool, ToolRegistry, type ToolContext } from '../../src/tools/registry';
 import { failureOf } from '../support/failures';

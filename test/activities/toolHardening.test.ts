@@ -11,7 +11,7 @@ import { createActivities } from '../../src/activities';
 import { MAX_TOOL_OUTPUT_BYTES } from '../../src/activities/tool';
 import type { ToolStepInput, ToolStepOutput } from '../../src/activities/types';
 import type { ModelProvider } from '../../src/providers/types';
-import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/runtime/blobStore';
+import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/stores/blobStore';
 import { builtinTools } from '../../src/tools/builtin';
 import { defineTool, ToolRegistry } from '../../src/tools/registry';
 import { failureOf } from '../support/failures';

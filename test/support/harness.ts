@@ -10,7 +10,7 @@ import { parseConfig, type LoadedConfig } from '../../src/config/load';
 import type { StewardConfigInput } from '../../src/config/schema';
 import { OpenAICompatibleProvider } from '../../src/providers/openaiCompatible';
 import type { ModelProvider } from '../../src/providers/types';
-import { BlobStore } from '../../src/runtime/blobStore';
+import { BlobStore } from '../../src/stores/blobStore';
 import { StewardClient } from '../../src/runtime/client';
 import { createComputeNodeWorker, createStewardWorker } from '../../src/runtime/worker';
 import { builtinTools } from '../../src/tools/builtin';

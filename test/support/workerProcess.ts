@@ -8,7 +8,7 @@ import pino from 'pino';
 import { createStewardActivities } from '../../src/activities';
 import { AgentRegistry } from '../../src/agents';
 import { parseConfig } from '../../src/config/load';
-import { BlobStore } from '../../src/runtime/blobStore';
+import { BlobStore } from '../../src/stores/blobStore';
 import { createStewardWorker } from '../../src/runtime/worker';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry } from '../../src/tools/registry';

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isBlobRef, type BlobRef } from '../../src/agents/types';
-import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/runtime/blobStore';
+import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/stores/blobStore';
 import { failureOf } from '../support/failures';
 
 let dir: string;
@@ -95,7 +95,7 @@ describe('a failed put leaves no temp file', () => {
     const script = join(dir, 'put.ts');
     writeFileSync(
       script,
-      `import { BlobStore } from ${JSON.stringify(resolve(__dirname, '../../src/runtime/blobStore'))};
+      `import { BlobStore } from ${JSON.stringify(resolve(__dirname, '../../src/stores/blobStore'))};
 new BlobStore(${JSON.stringify(store.dir)}).put(Buffer.alloc(100_000, 1)).then(
   () => console.log('stored'),
   (err) => console.log(err.code),
