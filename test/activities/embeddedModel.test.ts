@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { EmbeddedModelProvider } from '../../src/providers/embedded';
-import { ensureModel } from '../../src/providers/modelFiles';
+import { ensureModel } from '../../src/weights';
 import type { ModelRequest, ToolSpec } from '../../src/providers/types';
 
 /**

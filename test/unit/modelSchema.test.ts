@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import {
-  ANY_JSON,
-  buildActionSchema,
-  convertJsonSchema,
   describeSchema,
   describeTools,
   parseActionOutput,
   toChatHistory,
-  toGrammarSchema,
-} from '../../src/providers/embedded';
+} from '../../src/providers/embedded/chatFormat';
+import { buildActionSchema, convertJsonSchema, toGrammarSchema } from '../../src/providers/embedded/grammar';
+import { ANY_JSON } from '../../src/providers/embedded/grammarSchema';
 import type { ToolSpec } from '../../src/providers/types';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema) as Record<string, unknown>;
