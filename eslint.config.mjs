@@ -4,6 +4,29 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 
+/**
+ * The layers of src/, top to bottom (DESIGN.md §3). A folder may import from its own layer's
+ * folders and from below, never from above:
+ *   interfaces (cli, api) → runtime → workflows, activities → the core (policies, audit, providers,
+ *   weights, tools, agents, stores, config) → shared (and errors.ts).
+ * Two exceptions keep workflow code deterministic: workflows import activities by type only, and
+ * activities import the workflow contract by type only.
+ */
+const above = (...folders) => folders.map((f) => `**/${f}/**`).concat(folders.map((f) => `../${f}`));
+function layer(files, forbidden, message, extra = []) {
+  return {
+    files,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: above(...forbidden), message }, ...extra] },
+      ],
+    },
+  };
+}
+const interfaces = ['cli', 'api'];
+const core = ['policies', 'audit', 'providers', 'weights', 'tools', 'agents', 'stores', 'config'];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bin/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -16,19 +39,56 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  layer(
+    ['src/shared/**/*.ts'],
+    [...interfaces, 'runtime', 'workflows', 'activities', ...core],
+    'shared/ imports nothing of Steward',
+  ),
+  layer(
+    core.map((f) => `src/${f}/**/*.ts`),
+    [...interfaces, 'runtime', 'workflows', 'activities'],
+    'the core does not import from workflows, activities, runtime or interfaces',
+  ),
+  layer(['src/config/**/*.ts'], ['policies'], 'config does not import from policies'),
+  layer(['src/runtime/**/*.ts'], interfaces, 'runtime does not import from the interfaces'),
+  layer(
+    ['src/activities/**/*.ts'],
+    [...interfaces, 'runtime'],
+    'activities do not import from runtime or interfaces',
+    [
+      {
+        group: ['../workflows/*', '!../workflows/contract'],
+        message: 'activities import only the workflow contract',
+      },
+      {
+        group: ['../workflows/contract'],
+        allowTypeImports: true,
+        message: 'the contract is imported with import type',
+      },
+    ],
+  ),
+  layer(
+    ['src/workflows/**/*.ts'],
+    [...interfaces, 'runtime'],
+    'workflows do not import from runtime or interfaces',
+    [
+      {
+        group: ['../activities', '../activities/*'],
+        allowTypeImports: true,
+        message: 'workflows import activities by type only',
+      },
+    ],
+  ),
   {
     // Workflow code must stay deterministic: no Node built-ins, no ambient clocks or randomness.
-    // Everything the workflow bundle imports: workflows, the pure core, and the plain data types.
+    // The folders the workflow bundle imports: workflows, the pure core it uses, the shared vocabulary.
     files: [
       'src/workflows/**/*.ts',
       'src/policies/**/*.ts',
-      'src/audit/chain.ts',
-      'src/audit/sha256.ts',
-      'src/audit/canonicalJson.ts',
-      'src/agents/types.ts',
+      'src/audit/**/*.ts',
+      'src/shared/**/*.ts',
       'src/agents/template.ts',
       'src/errors.ts',
-      'src/activities/types.ts',
     ],
     rules: {
       'no-restricted-imports': [

@@ -1,14 +1,14 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
-import type { ContentParts, ToolDescriptor } from '../agents/types';
+import { FINISH_TOOL, type ContentParts, type ToolDescriptor } from '../shared/types';
 import { canonicalJson } from '../audit/canonicalJson';
 import { boundedText, ErrorTypes, failure } from '../errors';
 import type { BlobStore } from '../stores/blobStore';
 import type { ToolRegistry } from '../tools/registry';
 import type { ChatMessage, ModelProvider, ToolSpec } from '../providers/types';
 import { withHeartbeat } from './heartbeat';
-import { FINISH_TOOL, type ModelStepInput, type ModelStepOutput } from './types';
-import type { TranscriptMessage } from '../workflows/types';
+import type { ModelStepInput, ModelStepOutput } from '../workflows/contract';
+import type { TranscriptMessage } from '../workflows/contract';
 
 export interface ModelActivityDeps {
   providers: Map<string, ModelProvider>;

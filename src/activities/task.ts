@@ -1,9 +1,9 @@
 import type { AgentRegistry } from '../agents';
-import { resolveTaskSpec, TaskRefused } from '../config/taskSpec';
+import { resolveTaskSpec, TaskRefused } from './taskSpec';
 import type { StewardConfig } from '../config/schema';
 import type { BlobStore } from '../stores/blobStore';
 import type { ToolRegistry } from '../tools/registry';
-import type { TaskSpec } from '../workflows/types';
+import type { TaskSpec } from '../workflows/contract';
 
 export interface TaskActivityDeps {
   config: StewardConfig;

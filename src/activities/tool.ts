@@ -9,7 +9,7 @@ import type { BlobStore } from '../stores/blobStore';
 import { permanentFsReason } from '../tools/fsErrors';
 import type { ToolDefinition, ToolRegistry } from '../tools/registry';
 import { withHeartbeat } from './heartbeat';
-import type { ToolStepInput, ToolStepOutput } from './types';
+import type { ToolStepInput, ToolStepOutput } from '../workflows/contract';
 
 /** A tool's output larger than this (as canonical JSON) is not recorded: it belongs in a file, not in history. */
 export const MAX_TOOL_OUTPUT_BYTES = 8 * 1024 * 1024;

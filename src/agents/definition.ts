@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { PlanStep, TaskLimits } from './types';
+import type { PlanStep, TaskLimits } from '../shared/types';
 
 /** An agent as its author writes it; the client turns it into the plain-data descriptor a task carries. */
 export interface AgentDefinition {

@@ -1,4 +1,4 @@
-import { isBlobRef, type BlobRef, type ContentParts } from './types';
+import { isBlobRef, type BlobRef, type ContentParts } from '../shared/types';
 
 /**
  * Plan templates: `{{input.title}}`, `{{steps.read.output.text}}`. Pure, so the workflow can render

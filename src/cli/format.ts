@@ -1,7 +1,7 @@
-import type { ModelFetchProgress } from '../providers/modelFiles';
+import type { ModelFetchProgress } from '../weights';
 import type { AuditEntry } from '../audit/chain';
 import type { TaskSummary } from '../runtime/client';
-import type { TaskResult, TaskState } from '../workflows/types';
+import type { TaskResult, TaskState } from '../workflows/contract';
 
 export const usd = (value: number): string => `$${value.toFixed(6)}`;
 

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { AgentRegistry, UnknownAgent } from '../agents';
 import { AgentDefinitionError } from '../agents/validate';
 import { ConfigError, currentUser, loadConfig, type LoadedConfig } from '../config/load';
-import { resolveTaskSpec, TaskRefused } from '../config/taskSpec';
+import { resolveTaskSpec, TaskRefused } from '../activities/taskSpec';
 import { ensureModel } from '../weights';
 import { newTaskId, StewardClient, TaskNotFound } from '../runtime/client';
 import { portOrFree } from '../runtime/devServer';
@@ -20,7 +20,7 @@ import {
 import { getLogger } from '../runtime/logger';
 import { installTemporalRuntime } from '../runtime/temporalRuntime';
 import { TemporalCliMissing } from '../runtime/temporalCli';
-import type { TaskState } from '../workflows/types';
+import type { TaskState } from '../workflows/contract';
 import {
   approvalText,
   listText,

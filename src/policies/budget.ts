@@ -1,5 +1,5 @@
-import { isBlobRef, type Price } from '../agents/types';
-import type { TokenUsage } from '../providers/types';
+import { isBlobRef, type Price } from '../shared/types';
+import type { TokenUsage } from '../shared/types';
 
 /** Per-message framing tokens added by chat templates; generous so estimates stay upper bounds. */
 const MESSAGE_OVERHEAD_TOKENS = 16;

@@ -1,4 +1,4 @@
-import type { DataClass, ToolDescriptor } from '../agents/types';
+import type { DataClass, ToolDescriptor } from '../shared/types';
 import type { Policy, PolicyRule, PolicyVerdict } from './types';
 
 /** Rules that apply after the task's own: reads are allowed, every other effect needs a person. */

@@ -1,4 +1,4 @@
-import type { ComputeNode, DataClass, ModelRoute, RoutePreference, TrustTier } from '../agents/types';
+import type { ComputeNode, DataClass, ModelRoute, RoutePreference, TrustTier } from '../shared/types';
 import type { Policy } from './types';
 
 /** Consecutive failures after which a route is tried only after the healthy ones. */

@@ -1,4 +1,4 @@
-import type { DataClass, ToolEffect, TrustTier } from '../agents/types';
+import type { DataClass, ToolEffect, TrustTier } from '../shared/types';
 
 export type Decision = 'allow' | 'deny' | 'approve';
 

@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../config/load';
-import { registerSecret } from '../runtime/logger';
+import { registerSecret } from '../shared/secrets';
 import { OpenAICompatibleProvider } from './openaiCompatible';
 import type { ModelProvider } from './types';
 import { ensureModel, type ModelFetchProgress } from '../weights';

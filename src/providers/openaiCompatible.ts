@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { ErrorTypes, failure, isRetryableHttpStatus, type ErrorType } from '../errors';
-import { redactSecrets } from '../runtime/logger';
+import { redactSecrets } from '../shared/secrets';
 import type { ChatMessage, ModelProvider, ModelRequest, ModelResponse, TokenUsage } from './types';
 
 export interface OpenAICompatibleOptions {

@@ -32,10 +32,8 @@ export interface ModelRequest {
   onProgress?: (info: { outputTokens?: number }) => void;
 }
 
-export interface TokenUsage {
-  inputTokens: number;
-  outputTokens: number;
-}
+export type { TokenUsage } from '../shared/types';
+import type { TokenUsage } from '../shared/types';
 
 export interface ModelResponse {
   /** Text the model wrote (mode `text`, or a plain answer in mode `action`). */

@@ -12,7 +12,7 @@ import {
   StewardStatus,
   StewardStep,
 } from '../workflows/searchAttributes';
-import type { TaskRequest, TaskResult, TaskState } from '../workflows/types';
+import type { TaskRequest, TaskResult, TaskState } from '../workflows/contract';
 import type { BlobStore } from '../stores/blobStore';
 
 export interface TaskSummary {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isBlobRef, type BlobRef } from '../agents/types';
+import { isBlobRef, type BlobRef } from '../shared/types';
 import { failure, ErrorTypes } from '../errors';
 
 /** Values larger than this live in the blob store; history keeps their hash (well under 2 MB). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import type { DataClass, ToolDescriptor, ToolEffect } from '../agents/types';
+import type { DataClass, ToolDescriptor, ToolEffect } from '../shared/types';
 
 export interface ToolContext {
   /** `workflowId:step`: pass it on to whatever the tool changes, so a retry does not do it twice. */

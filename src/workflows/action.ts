@@ -1,6 +1,6 @@
 import { workflowInfo } from '@temporalio/workflow';
-import type { ToolDescriptor } from '../agents/types';
-import type { ToolStepOutput } from '../activities/types';
+import type { ToolDescriptor } from '../shared/types';
+import type { ToolStepOutput } from './contract';
 import { roundUsd } from '../policies/budget';
 import { evaluateAction, stricterDataClass } from '../policies/evaluate';
 import { chooseComputeNodes } from '../policies/routing';

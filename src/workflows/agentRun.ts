@@ -10,9 +10,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ResolvedTask } from '../activities';
-import { FINISH_TOOL } from '../activities/types';
 import { renderPrompt, renderValue, TemplateError } from '../agents/template';
-import type { ContentParts } from '../agents/types';
+import { FINISH_TOOL, type ContentParts } from '../shared/types';
 import { approvalOutcome } from '../policies/approval';
 import { act, planOutput } from './action';
 import { acceptableDecision, recordDecision } from './approvalStep';
@@ -32,7 +31,7 @@ import { resolveTask } from './options';
 import { refuseTask } from './refusal';
 import { StewardAgent, StewardPrincipal } from './searchAttributes';
 import { TaskContext } from './taskContext';
-import type { StopReason, TaskRequest, TaskResult, TaskSpec, TranscriptMessage } from './types';
+import type { StopReason, TaskRequest, TaskResult, TaskSpec, TranscriptMessage } from './contract';
 
 /** Marks runs that started from a request resolved by the worker (not a caller-built spec). */
 const WORKER_RESOLVES_TASK = 'worker-resolves-task';

@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { boundedText, ErrorTypes } from '../errors';
-import type { StopReason } from './types';
+import type { StopReason } from './contract';
 
 /** Ends the task with a reason a person can act on; caught once, at the top of the workflow. */
 export class StopTask extends Error {

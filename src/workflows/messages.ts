@@ -2,7 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { AuditEntry } from '../audit/chain';
 import type { ApprovalDecisionInput, ApprovalOutcome } from '../policies/approval';
-import type { TaskState } from './types';
+import type { TaskState } from './contract';
 
 /** Longest identity and reason a message may carry: anything a person types fits, a payload does not. */
 export const MAX_IDENTITY_CHARS = 200;

@@ -1,5 +1,5 @@
-import type { ModelRoute, ToolDescriptor } from '../agents/types';
-import type { ModelStepOutput } from '../activities/types';
+import type { ModelRoute, ToolDescriptor } from '../shared/types';
+import type { ModelStepOutput } from './contract';
 import { actionDigest } from '../policies/approval';
 import {
   costOfUsage,
@@ -13,7 +13,7 @@ import { chooseModelRoutes } from '../policies/routing';
 import { mayHaveBeenBilled, StopTask } from './failures';
 import { callModel, MODEL_OPTIONS, TRANSCRIPT_INLINE_BYTES } from './options';
 import type { TaskContext } from './taskContext';
-import type { TranscriptMessage } from './types';
+import type { TranscriptMessage } from './contract';
 
 export type ProposedAction = { callId: string; tool: string; input: unknown };
 

@@ -8,7 +8,7 @@ import {
 import { appendAudit, GENESIS_HASH } from '../audit/chain';
 import { auditQuery, stateQuery } from './messages';
 import { StewardStatus } from './searchAttributes';
-import type { TaskResult, TaskState } from './types';
+import type { TaskResult, TaskState } from './contract';
 
 /** A request the worker will not run ends at once, stopped with its reason, audited and queryable. */
 export function refuseTask(start: unknown, detail: string): TaskResult {

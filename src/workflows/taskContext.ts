@@ -12,7 +12,7 @@ import type { ApprovalRequest } from '../policies/approval';
 import { describeFailure, StopTask } from './failures';
 import { MAX_STEP_INPUT_BYTES } from './options';
 import { StewardSpendUsd, StewardStatus, StewardStep } from './searchAttributes';
-import type { CarriedState, StopReason, TaskSpec, TaskState, TaskStatus } from './types';
+import type { CarriedState, StopReason, TaskSpec, TaskState, TaskStatus } from './contract';
 
 /** The latest instant a JavaScript Date can hold; a deadline past it would break every date we print. */
 const MAX_DATE_MS = 8.64e15;

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { z } from 'zod';
 import { createActivities } from '../../src/activities';
 import { MAX_TOOL_OUTPUT_BYTES } from '../../src/activities/tool';
-import type { ToolStepInput, ToolStepOutput } from '../../src/activities/types';
+import type { ToolStepInput, ToolStepOutput } from '../../src/workflows/contract';
 import type { ModelProvider } from '../../src/providers/types';
 import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/stores/blobStore';
 import { builtinTools } from '../../src/tools/builtin';

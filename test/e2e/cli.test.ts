@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { StewardClient } from '../../src/runtime/client';
-import type { TaskState } from '../../src/workflows/types';
+import type { TaskState } from '../../src/workflows/contract';
 import { CliProcess, runCli, stopAllCli, type CliEnv, type CliResult } from '../support/cliProcess';
 import { eventually, testAddress, uniqueName } from '../support/harness';
 import { MockOpenAI } from '../support/mockOpenAI';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AgentDefinition } from '../../src/agents/definition';
 import { verifyAudit } from '../../src/audit/chain';
 import { cancelSignal, stateQuery } from '../../src/workflows/messages';
-import type { TaskResult } from '../../src/workflows/types';
+import type { TaskResult } from '../../src/workflows/contract';
 import { eventually, Harness, uniqueName } from '../support/harness';
 import { recordHistory } from '../support/replayRecorder';
 

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { notesDigest } from '../../src/agents/notesDigest';
 import { verifyAudit } from '../../src/audit/chain';
 import { EmbeddedModelProvider } from '../../src/providers/embedded';
-import { ensureModel } from '../../src/providers/modelFiles';
+import { ensureModel } from '../../src/weights';
 import { eventually, Harness } from '../support/harness';
 import { recordHistory } from '../support/replayRecorder';
 

@@ -15,8 +15,8 @@ import { StewardClient } from '../../src/runtime/client';
 import { createComputeNodeWorker, createStewardWorker } from '../../src/runtime/worker';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry, type ToolDefinition } from '../../src/tools/registry';
-import type { TaskLimits } from '../../src/agents/types';
-import type { TaskRequest } from '../../src/workflows/types';
+import type { TaskLimits } from '../../src/shared/types';
+import type { TaskRequest } from '../../src/workflows/contract';
 import { MockOpenAI } from './mockOpenAI';
 
 let counter = 0;

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isBlobRef, type BlobRef } from '../../src/agents/types';
+import { isBlobRef, type BlobRef } from '../../src/shared/types';
 import { BLOB_THRESHOLD_BYTES, BlobStore } from '../../src/stores/blobStore';
 import { failureOf } from '../support/failures';
 

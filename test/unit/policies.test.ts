@@ -6,7 +6,7 @@ import type {
   RoutePreference,
   ToolDescriptor,
   TrustTier,
-} from '../../src/agents/types';
+} from '../../src/shared/types';
 import {
   actionDigest,
   approvalOutcome,

@@ -1,5 +1,5 @@
 import { lookup, renderPrompt, renderValue, TemplateError } from '../../src/agents/template';
-import type { BlobRef } from '../../src/agents/types';
+import type { BlobRef } from '../../src/shared/types';
 
 const blob: BlobRef = { $blob: 'a'.repeat(64), bytes: 70_000, preview: 'Meeting notes…' };
 

@@ -1,4 +1,7 @@
 /**
+ * The vocabulary every layer speaks: plain data that describes an agent task, its tools, routes,
+ * limits and blob references. Any module may import it; it imports nothing.
+ *
  * Plain data that describes an agent task. It travels in workflow input and history, so it holds
  * no functions and no zod objects: tools appear as descriptors with their JSON Schema.
  */
@@ -93,3 +96,12 @@ export interface JsonPart {
 
 /** Prompt text in pieces, some of which may still be in the blob store. */
 export type ContentParts = Array<string | BlobRef | JsonPart>;
+
+/** Tokens a model call used, as the provider reports them. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Name of the pseudo-tool a model calls to end the task with its answer. */
+export const FINISH_TOOL = 'finish';

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentRegistry } from '../agents';
-import type { TaskLimits } from '../agents/types';
+import type { TaskLimits } from '../shared/types';
 import { canonicalJson } from '../audit/canonicalJson';
 import { DEFAULT_DATA_BOUNDARIES } from '../policies/evaluate';
 import type { ToolRegistry } from '../tools/registry';
-import type { TaskRequest, TaskSpec } from '../workflows/types';
-import { describeIssues } from './load';
-import { limitsNarrowingSchema, limitsSchema, type StewardConfig } from './schema';
+import type { TaskRequest, TaskSpec } from '../workflows/contract';
+import { describeIssues } from '../config/load';
+import { limitsNarrowingSchema, limitsSchema, type StewardConfig } from '../config/schema';
 
 /** A start request the worker will not run: unknown agent, bad input, or a widening. */
 export class TaskRefused extends Error {
