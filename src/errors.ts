@@ -66,3 +66,19 @@ export function failure(
     details: options.details,
   });
 }
+
+/**
+ * The base of every error a person can act on (a bad config field, an unknown agent, a missing key):
+ * `name` is the class's own, `message` says what was wrong, `hint` (when there is one) what to do.
+ * The CLI shows these as one line, without a stack; anything else is an unexpected error.
+ */
+export class StewardError extends Error {
+  /** What to do about it, when the message alone does not say. */
+  readonly hint?: string;
+
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    Object.defineProperty(this, 'name', { value: new.target.name, configurable: true, writable: true });
+    if (options.hint !== undefined) this.hint = options.hint;
+  }
+}

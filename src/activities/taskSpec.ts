@@ -8,9 +8,10 @@ import type { ToolRegistry } from '../tools/registry';
 import type { TaskRequest, TaskSpec } from '../workflows/contract';
 import { describeIssues } from '../config/load';
 import { limitsNarrowingSchema, limitsSchema, type StewardConfig } from '../config/schema';
+import { StewardError } from '../errors';
 
 /** A start request the worker will not run: unknown agent, bad input, or a widening. */
-export class TaskRefused extends Error {
+export class TaskRefused extends StewardError {
   override readonly name = 'TaskRefused';
 }
 

@@ -2,10 +2,11 @@ import type { AgentDefinition } from './definition';
 import { fileAssistant } from './fileAssistant';
 import { notesDigest } from './notesDigest';
 import { validateAgent } from './validate';
+import { StewardError } from '../errors';
 
 export const builtinAgents: AgentDefinition[] = [notesDigest, fileAssistant];
 
-export class UnknownAgent extends Error {}
+export class UnknownAgent extends StewardError {}
 
 export class AgentRegistry {
   private readonly agents = new Map<string, AgentDefinition>();

@@ -1,7 +1,8 @@
 import type { AgentDefinition } from './definition';
 import { placeholders } from './template';
+import { StewardError } from '../errors';
 
-export class AgentDefinitionError extends Error {}
+export class AgentDefinitionError extends StewardError {}
 
 /**
  * Checks an agent's plan when the agent is registered, so a plan that refers to a tool it may not

@@ -4,8 +4,9 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type StewardConfig, type StewardConfigInput } from './schema';
+import { StewardError } from '../errors';
 
-export class ConfigError extends Error {}
+export class ConfigError extends StewardError {}
 
 /** `models[1].price.inputPerMTok: expected number, received string` */
 export function describeIssues(error: z.ZodError, source: string): string {

