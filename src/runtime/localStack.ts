@@ -1,14 +1,15 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createStewardActivities } from '../activities';
-import { AgentRegistry } from '../agents';
+import { AgentRegistry, builtinAgents, type AgentDefinition } from '../agents';
 import type { LoadedConfig } from '../config/load';
 import { createProviders, type ProviderSetup } from '../providers';
 import type { ModelProvider } from '../providers/types';
 import { builtinTools } from '../tools/builtin';
-import { ToolRegistry } from '../tools/registry';
+import { ToolRegistry, type ToolDefinition } from '../tools/registry';
 import { BlobStore } from '../stores/blobStore';
 import { startDevServer, type DevServer } from './devServer';
 import { ensureTemporalCli } from './temporalCli';
@@ -49,15 +50,38 @@ export function blobStoreFor(config: LoadedConfig): BlobStore {
  * The built-in tools, confined to the workspace (made if missing); Steward's data directory and
  * its config file are never visible to them, even where the workspace contains them.
  */
-export function toolRegistry(config: LoadedConfig): ToolRegistry {
+export function toolRegistry(
+  config: LoadedConfig,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  extra: ToolDefinition<any, any>[] = [],
+): ToolRegistry {
   mkdirSync(config.tools.workspace, { recursive: true });
   const protectedPaths = [config.dataDir, ...(config.source ? [config.source] : [])];
-  return new ToolRegistry().register(...builtinTools({ ...config.tools, protectedPaths }));
+  return new ToolRegistry().register(...builtinTools({ ...config.tools, protectedPaths }), ...extra);
+}
+
+/**
+ * The agents this install runs: the built-ins, then `extra` (an embedding program's own). The worker
+ * and the CLI's early check use this one list, so `steward run` knows what the worker knows.
+ */
+export function agentRegistry(_config: LoadedConfig, extra: AgentDefinition[] = []): AgentRegistry {
+  return new AgentRegistry([...builtinAgents, ...extra]);
 }
 
 export interface Workers {
   providers: Map<string, ModelProvider>;
+  agents: AgentRegistry;
+  tools: ToolRegistry;
   stop(): Promise<void>;
+}
+
+export interface WorkerSetup extends ProviderSetup {
+  computeNodes?: boolean;
+  /** Agents besides the built-ins and the config's (a program that embeds Steward brings its own). */
+  agents?: AgentDefinition[];
+  /** Tools besides the built-ins. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  tools?: ToolDefinition<any, any>[];
 }
 
 /** Runs the steward worker and the configured compute nodes' workers in this process. */
@@ -65,19 +89,24 @@ export async function runWorkers(
   config: LoadedConfig,
   address: string,
   logger: Logger,
-  options: ProviderSetup & { computeNodes?: boolean } = {},
+  options: WorkerSetup = {},
 ): Promise<Workers> {
+  const agents = agentRegistry(config, options.agents);
+  const tools = toolRegistry(config, options.tools);
   const providers = await createProviders(config, options);
+  const { namespace, taskQueue } = config.temporal;
+  // the spend ledgers are workflows beside the tasks: reserving in one is a client update
+  const clientConnection = await Connection.connect({ address });
   const activities = createStewardActivities({
     config,
-    agents: new AgentRegistry(),
+    agents,
     providers,
-    tools: toolRegistry(config),
+    tools,
     blobs: blobStoreFor(config),
     logger,
+    ledger: { client: new Client({ connection: clientConnection, namespace }), taskQueue },
   });
   const connection = await NativeConnection.connect({ address });
-  const { namespace, taskQueue } = config.temporal;
   const workers: Worker[] = [await createStewardWorker({ connection, namespace, taskQueue, activities })];
   if (options.computeNodes !== false) {
     for (const node of config.computeNodes) {
@@ -89,10 +118,13 @@ export async function runWorkers(
   const running = workers.map((w) => w.run());
   return {
     providers,
+    agents,
+    tools,
     async stop() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled(running);
       await connection.close();
+      await clientConnection.close();
       await Promise.all([...providers.values()].map((p) => p.close?.()));
     },
   };
