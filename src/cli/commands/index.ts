@@ -1,0 +1,26 @@
+import type { Command } from '../command';
+import { agents } from './agents';
+import { cancel } from './cancel';
+import { approve, reject } from './decide';
+import { dev } from './dev';
+import { list } from './list';
+import { models } from './models';
+import { node } from './node';
+import { run } from './run';
+import { status } from './status';
+import { worker } from './worker';
+
+/** Every command of the steward CLI, in the order the usage lists them. */
+export const COMMANDS: readonly Command[] = [
+  dev,
+  worker,
+  node,
+  run,
+  approve,
+  reject,
+  cancel,
+  status,
+  list,
+  agents,
+  models,
+];
