@@ -263,3 +263,43 @@ test('run warns when an agent needs a larger model than any configured', async (
   expect(quiet.stderr).not.toContain('warning');
   expect((await steward('cancel', taskIdOf(quiet.stdout))).code).toBe(0);
 });
+
+test('each command has its own --help; an unknown option is refused with the usage', async () => {
+  const [help, unknown] = await Promise.all([
+    steward('run', '--help'),
+    steward('run', 'notes-digest', '--frobnicate'),
+  ]);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: steward run <agent> /);
+  expect(help.stdout).toMatch(/^ {2}--input-json JSON +/m);
+  expect(help.stdout).toMatch(/^ {2}--detach +/m);
+  expect(help.stderr).toBe('');
+
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toMatch(/^steward: unknown option --frobnicate for run\n\nUsage: steward run /);
+});
+
+test('a provider whose key variable is unset is one clear line, with what to do, and no stack', async () => {
+  const keyless = join(dir, 'keyless.yaml');
+  writeFileSync(
+    keyless,
+    stringify({
+      temporal: { taskQueue },
+      providers: {
+        x: { kind: 'openai-compatible', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'NOPE_KEY' },
+      },
+      models: [{ id: 'm', provider: 'x', model: 'y' }],
+      tools: { workspace },
+    }),
+  );
+  const { code, stderr } = await runCli(['worker'], { ...env, config: keyless, extra: { NOPE_KEY: '' } });
+  expect(code).toBe(1);
+  expect(stderr).toMatch(
+    /^steward: provider x reads its API key from the environment variable NOPE_KEY, which is not set\n {2}→ set NOPE_KEY /,
+  );
+  expect(stderr).not.toMatch(/\n\s+at /);
+
+  const debug = await runCli(['worker', '--debug'], { ...env, config: keyless, extra: { NOPE_KEY: '' } });
+  expect(debug.code).toBe(1);
+  expect(debug.stderr).toMatch(/\n\s+at createProviders /);
+});
