@@ -129,10 +129,13 @@ function argumentProblem(err: Error & { code?: string }, command: string): strin
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${quoted} for ${command}`;
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return /argument missing/.test(err.message)
-        ? `${quoted.split(' ')[0]} needs a value`
-        : `${quoted} takes no value`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const option = quoted.split(' ')[0];
+      if (/argument missing/.test(err.message)) return `${option} needs a value`;
+      if (/ambiguous/.test(err.message))
+        return `${option} needs a value (write ${option}=-… for one that starts with -)`;
+      return `${option} takes no value`;
+    }
     default:
       return err.message;
   }

@@ -59,6 +59,9 @@ test('run takes its options and its agent, and refuses a second argument', () =>
   expect(refusal('run', ['notes-digest', 'extra']).message).toBe('unexpected argument "extra" for run');
   expect(refusal('run', ['notes-digest', '--as']).message).toBe('--as needs a value');
   expect(refusal('run', ['notes-digest', '--detach=yes']).message).toBe('--detach takes no value');
+  expect(refusal('run', ['notes-digest', '--as', '--detach']).message).toBe(
+    '--as needs a value (write --as=-… for one that starts with -)',
+  );
   // another command's option is not run's
   expect(refusal('run', ['notes-digest', '--json']).message).toBe('unknown option --json for run');
   expect(run.usage).toContain('--input-json JSON');
