@@ -3,9 +3,10 @@ import { z } from 'zod';
 import type { AgentRegistry } from '../agents';
 import type { TaskLimits } from '../shared/types';
 import { canonicalJson } from '../audit/canonicalJson';
-import { DEFAULT_DATA_BOUNDARIES } from '../policies/evaluate';
 import type { ToolRegistry } from '../tools/registry';
-import type { TaskRequest, TaskSpec } from '../workflows/contract';
+import type { TaskSpec } from '../workflows/contract';
+import { policyNarrowingSchema } from '../config/policyFile';
+import { basePolicy, narrowPolicy } from './policySpec';
 import { describeIssues } from '../config/load';
 import { limitsNarrowingSchema, limitsSchema, type StewardConfig } from '../config/schema';
 import { StewardError } from '../errors';
@@ -36,6 +37,7 @@ export const taskRequestSchema = z
       .object({
         limits: limitsNarrowingSchema.optional(),
         tools: z.array(z.string().min(1).max(200)).max(1000).optional(),
+        policy: policyNarrowingSchema.optional(),
       })
       .strict()
       .optional(),
@@ -72,7 +74,7 @@ export function resolveTaskSpec(
 ): TaskSpec {
   const parsed = taskRequestSchema.safeParse(raw);
   if (!parsed.success) throw new TaskRefused(describeIssues(parsed.error, 'start request'));
-  const request: TaskRequest = parsed.data;
+  const request = parsed.data;
   if (!agents.has(request.agent)) {
     const known = agents.list().map((a) => a.name);
     throw new TaskRefused(`unknown agent ${request.agent}; this worker runs: ${known.join(', ')}`);
@@ -103,18 +105,24 @@ export function resolveTaskSpec(
   }
   const toolNames = narrowTools ? agent.tools.filter((t) => narrowTools.includes(t)) : agent.tools;
 
-  const { approvers, ...approval } = config.policy.approval;
-  const policy: TaskSpec['policy'] = {
-    rules: config.policy.rules,
-    approval: { ...approval, approvers: approvers ?? [request.principal] },
-    dataBoundaries: config.policy.dataBoundaries ?? DEFAULT_DATA_BOUNDARIES,
-  };
   let described;
   try {
     described = tools.describe(toolNames);
   } catch (err) {
     throw new TaskRefused(`agent ${agent.name} cannot run on this worker: ${(err as Error).message}`);
   }
+  let base: ReturnType<typeof basePolicy>;
+  try {
+    base = basePolicy(config, request.principal);
+  } catch (err) {
+    throw new TaskRefused((err as Error).message);
+  }
+  const policy = narrowPolicy(base.policy, request.narrow?.policy, {
+    agent: agent.name,
+    principal: request.principal,
+    tools: described,
+  });
+  if ('refused' in policy) throw new TaskRefused(policy.refused);
   return {
     taskId,
     agent: {
@@ -129,6 +137,7 @@ export function resolveTaskSpec(
     limits,
     policy,
     policyHash: policyHash(policy),
+    ...(base.source ? { policySource: base.source } : {}),
     models: config.models,
     computeNodes: config.computeNodes,
     preference: config.preference,

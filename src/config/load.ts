@@ -4,6 +4,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type StewardConfig, type StewardConfigInput } from './schema';
+import { readPolicyFile } from './policyFile';
 import { StewardError } from '../errors';
 
 export class ConfigError extends StewardError {}
@@ -50,6 +51,10 @@ export function parseConfig(
     );
   }
   config.policy.approval.approvers ??= [currentUser()];
+  if (config.policy.file) {
+    config.policy.file = resolve(baseDir, config.policy.file);
+    readPolicyFile(config.policy.file); // checked at start-up; a worker reads it again for each task
+  }
   if (config.models.length === 0) {
     config.models.push({
       id: 'embedded',

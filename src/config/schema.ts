@@ -179,8 +179,22 @@ export const policySchema = z
       .object({ public: z.array(trust), internal: z.array(trust), confidential: z.array(trust) })
       .strict()
       .optional(),
+    /**
+     * A policy file (README: Policies), relative to this file: it then holds the whole policy, read
+     * again for each task a worker starts.
+     */
+    file: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (policy.file && (policy.rules.length > 0 || policy.approval.approvers || policy.dataBoundaries)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['file'],
+        message: 'a policy file holds the whole policy: move rules, approval and dataBoundaries into it',
+      });
+    }
+  });
 
 export const configSchema = z
   .object({

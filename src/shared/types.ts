@@ -19,6 +19,11 @@ export interface ToolDescriptor {
   /** `compute` tools run as jobs on a compute node's task queue; `worker` tools on the steward queue. */
   placement: 'worker' | 'compute';
   inputSchema: Record<string, unknown>;
+  /**
+   * sha256 of the tool's definition; an approval is bound to it, so a changed tool does not inherit
+   * one. Absent in older histories (then computed from the fields above).
+   */
+  definitionHash?: string;
 }
 
 /** A fixed plan. Strings may hold `{{input.x}}` / `{{steps.id.output.y}}` / `{{steps.id.text}}`. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { DataClass, ToolDescriptor, ToolEffect } from '../shared/types';
+import { definitionHashOf } from '../policies/approval';
 
 export interface ToolContext {
   /** `workflowId:step`: pass it on to whatever the tool changes, so a retry does not do it twice. */
@@ -63,7 +64,7 @@ export class ToolRegistry {
     return names.map((name) => {
       const tool = this.tools.get(name);
       if (!tool) throw new Error(`unknown tool ${name}; registered: ${this.names().join(', ')}`);
-      return {
+      const descriptor: ToolDescriptor = {
         name: tool.name,
         description: tool.description,
         effect: tool.effect,
@@ -71,6 +72,7 @@ export class ToolRegistry {
         placement: tool.placement ?? 'worker',
         inputSchema: jsonSchemaOf(tool.input),
       };
+      return { ...descriptor, definitionHash: definitionHashOf(descriptor) };
     });
   }
 }

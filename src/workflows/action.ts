@@ -1,10 +1,11 @@
-import { workflowInfo } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 import type { ToolDescriptor } from '../shared/types';
 import type { ToolStepOutput } from './contract';
 import { roundUsd } from '../policies/budget';
 import { evaluateAction, stricterDataClass } from '../policies/evaluate';
 import { chooseComputeNodes } from '../policies/routing';
-import { awaitApproval } from './approvalStep';
+import { definitionHashOf } from '../policies/approval';
+import { APPROVAL_BINDS_CALL, awaitApproval, boundDigestOf } from './approvalStep';
 import { StopTask } from './failures';
 import { digestOf } from './modelStep';
 import { DEFAULT_PICKUP_TIMEOUT_SECONDS, runTool, TOOL_OPTIONS } from './options';
@@ -29,8 +30,18 @@ export async function act(
   source: 'plan' | 'model',
 ): Promise<ActionOutcome> {
   const { carried, spec } = task;
-  const verdict = evaluateAction(spec.policy, action.tool, spec.agent.tools, carried);
-  const digest = digestOf(action);
+  const verdict = evaluateAction(spec.policy, action.tool, spec.agent.tools, carried, {
+    agent: spec.agent.name,
+    principal: spec.principal,
+    input: action.input,
+  });
+  // An approval binds the tool's definition, the arguments and the policy (older runs: tool and arguments).
+  const granted = spec.agent.tools.find((t) => t.name === action.tool);
+  const binding =
+    patched(APPROVAL_BINDS_CALL) && granted
+      ? { definitionHash: definitionHashOf(granted), policyHash: spec.policyHash ?? '' }
+      : undefined;
+  const digest = binding ? boundDigestOf(action, binding) : digestOf(action);
   task.audit('policy.decided', { tool: action.tool, digest, source, ...verdict });
   if (verdict.decision === 'deny') {
     carried.denials++;
@@ -39,14 +50,18 @@ export async function act(
     }
     return { denied: verdict.reason };
   }
-  if (verdict.decision === 'approve') await awaitApproval(task, action, digest, verdict.ruleIds);
+  // an approver may have edited the arguments the rule makes editable: the tool runs with those
+  const input =
+    verdict.decision === 'approve'
+      ? await awaitApproval(task, action, digest, verdict.ruleIds, { approval: verdict.approval, binding })
+      : action.input;
   const tool = spec.agent.tools.find((t) => t.name === action.tool)!;
   // One key per action, whatever node or attempt runs it, so a fallback never repeats an effect.
   const idempotencyKey = `${workflowInfo().workflowId}:${carried.step + 1}`;
   const out =
     tool.placement === 'compute'
-      ? await runCompute(task, tool, action.input, idempotencyKey)
-      : await runWorkerTool(task, tool, action.input, idempotencyKey);
+      ? await runCompute(task, tool, input, idempotencyKey)
+      : await runWorkerTool(task, tool, input, idempotencyKey);
   if ('failed' in out) return out;
   carried.dataClass = stricterDataClass(carried.dataClass, tool.dataClass);
   return { output: out.output };

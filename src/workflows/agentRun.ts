@@ -83,6 +83,7 @@ class AgentTask {
         limits: spec.limits,
         models: spec.models.map((m) => m.id),
         ...(spec.policyHash ? { policyHash: spec.policyHash } : {}),
+        ...(spec.policySource ? { policySource: spec.policySource } : {}),
       });
       if (task.hardened) {
         // The caller's start attributes are labels it chose; these are what the worker resolved.

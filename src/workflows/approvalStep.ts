@@ -1,40 +1,75 @@
 import { condition } from '@temporalio/workflow';
+import { canonicalJson } from '../audit/canonicalJson';
 import {
   approvalOutcome,
+  approvalPlan,
+  callDigest,
   checkDecision,
+  editedInput,
   type ApprovalDecisionInput,
   type ApprovalRequest,
+  type CallBinding,
 } from '../policies/approval';
+import { evaluateAction } from '../policies/evaluate';
 import { StopTask } from './failures';
 import { decisionInputSchema, parseMessage } from './messages';
 import type { TaskContext } from './taskContext';
 
 /**
- * Records an approval request for the exact action (its digest) and waits for the approvers' decision,
- * a cancel, or the deadline; at the deadline the request escalates once or the task stops, as the
- * policy says. Returns when the action is approved.
+ * Marks runs whose approvals are bound to the whole call (tool definition, arguments, policy hash)
+ * and carry the approval rule's levels, self-approval limit and editable arguments. Older histories
+ * bound only the tool name and arguments; they replay through the unpatched path.
+ */
+export const APPROVAL_BINDS_CALL = 'approval-binds-call';
+
+/** The largest edit an approver may send (as canonical JSON): enough for any text a person writes. */
+export const MAX_EDIT_BYTES = 64 * 1024;
+
+/** The call's digest; a call too deep or large to encode stops the task instead of wedging it. */
+export function boundDigestOf(action: { tool: string; input: unknown }, binding: CallBinding): string {
+  try {
+    return callDigest(action, binding);
+  } catch (err) {
+    throw new StopTask('invalid_output', `the action on ${action.tool} cannot be recorded: ${String(err)}`);
+  }
+}
+
+/**
+ * Records an approval request for the exact call (its digest) and waits for the approvers' decision,
+ * a cancel, or the deadline. At a level's deadline the request goes to the next level of the approval
+ * rule's escalation chain, or, after the last, the task stops (`approval_expired`). Returns the
+ * arguments the tool runs with: the call's own, or as an approver edited them.
  */
 export async function awaitApproval(
   task: TaskContext,
   action: { tool: string; input: unknown },
   digest: string,
   ruleIds: string[],
-): Promise<void> {
+  options: { approval?: string; binding?: CallBinding } = {},
+): Promise<unknown> {
   const { carried, spec } = task;
-  const policy = spec.policy.approval;
+  const { binding } = options;
+  const name = options.approval ?? 'default';
+  const plan = approvalPlan(spec.policy, name);
+  if (!plan) throw new StopTask('denied', `the policy defines no approval ${name} for ${action.tool}`);
+  const first = plan.levels[0]!;
   const request: ApprovalRequest = {
     id: `approval-${carried.step + 1}`,
     step: carried.step + 1,
     digest,
     action: { tool: action.tool, input: action.input },
-    approvers: [...policy.approvers],
-    quorum: policy.quorum,
+    approvers: [...first.approvers],
+    quorum: first.quorum,
     requestedAt: new Date().toISOString(),
-    deadline: task.deadlineIn(policy.timeoutSeconds),
-    onExpiry: policy.onExpiry,
+    deadline: task.deadlineIn(first.timeoutSeconds),
+    onExpiry: plan.levels.length > 1 ? 'escalate' : 'stop',
     escalated: false,
     decisions: [],
     ruleIds,
+    ...(binding
+      ? { approval: name, level: 0, levels: plan.levels.length, editable: plan.editable, binding }
+      : {}),
+    ...(plan.allowSelfApproval ? {} : { principal: spec.principal, allowSelfApproval: false }),
   };
   task.pendingApproval = request;
   task.audit('approval.requested', {
@@ -43,8 +78,20 @@ export async function awaitApproval(
     tool: action.tool,
     approvers: request.approvers,
     deadline: request.deadline,
+    ...(binding
+      ? {
+          approval: name,
+          quorum: request.quorum,
+          levels: plan.levels.length,
+          allowSelfApproval: plan.allowSelfApproval,
+          editable: plan.editable,
+          definitionHash: binding.definitionHash,
+          policyHash: binding.policyHash,
+        }
+      : {}),
   });
   task.setStatus('awaiting_approval', `waiting for approval of ${action.tool} (${request.id})`);
+  let level = 0;
   for (;;) {
     const remaining = Date.parse(request.deadline) - Date.now();
     const decided = await condition(
@@ -56,14 +103,22 @@ export async function awaitApproval(
     if (decided) break;
     if (Date.now() >= task.deadlineMs)
       throw new StopTask('deadline', `task deadline passed while waiting for ${request.id}`);
-    if (request.onExpiry === 'escalate' && !request.escalated && policy.escalateTo?.length) {
+    const next = plan.levels[level + 1];
+    if (next) {
+      level++;
       request.escalated = true;
-      request.approvers = [...policy.escalateTo];
-      request.deadline = task.deadlineIn(policy.escalationTimeoutSeconds ?? policy.timeoutSeconds);
+      request.approvers = [...next.approvers];
+      request.quorum = next.quorum;
+      request.deadline = task.deadlineIn(next.timeoutSeconds);
+      if (request.level !== undefined) {
+        request.level = level;
+        request.onExpiry = plan.levels[level + 1] ? 'escalate' : 'stop';
+      }
       task.audit('approval.escalated', {
         id: request.id,
         approvers: request.approvers,
         deadline: request.deadline,
+        ...(request.level !== undefined ? { level, quorum: request.quorum } : {}),
       });
       continue;
     }
@@ -75,31 +130,93 @@ export async function awaitApproval(
   }
   task.pendingApproval = undefined;
   if (approvalOutcome(request) === 'rejected') {
-    const rejection = request.decisions.find((d) => d.decision === 'reject')!;
+    const rejection = request.decisions.find(
+      (d) => d.decision === 'reject' && request.approvers.includes(d.identity) && d.digest === request.digest,
+    )!;
     throw new StopTask(
       'approval_rejected',
       `${rejection.identity} rejected ${action.tool}: ${rejection.reason ?? 'no reason given'}`,
     );
   }
   task.setStatus('running', `approved ${action.tool}`);
+  return request.action.input;
 }
 
-/** The decision, parsed and checked against the pending request, or why it cannot be taken. */
+/**
+ * The decision, parsed and checked against the pending request, or why it cannot be taken.
+ * Synchronous (it is the update's validator). An edit is checked here too: only editable arguments,
+ * bounded in size, and the edited call must still get the same approval from the policy.
+ */
 export function acceptableDecision(task: TaskContext, input: unknown): ApprovalDecisionInput | string {
   const parsed = parseMessage(decisionInputSchema, input);
   if (!parsed.ok) return `refused: ${parsed.problem}`;
-  const decision: ApprovalDecisionInput = { ...parsed.value, reason: parsed.value.reason ?? undefined };
-  return checkDecision(task.pendingApproval, decision) ?? decision;
+  const { edits, ...rest } = parsed.value;
+  const decision: ApprovalDecisionInput = {
+    ...rest,
+    reason: parsed.value.reason ?? undefined,
+    ...(edits !== undefined ? { edits } : {}),
+  };
+  const problem = checkDecision(task.pendingApproval, decision);
+  if (problem) return problem;
+  if (decision.edits) return checkEdit(task, task.pendingApproval!, decision.edits) ?? decision;
+  return decision;
 }
 
+function checkEdit(
+  task: TaskContext,
+  request: ApprovalRequest,
+  edits: Record<string, unknown>,
+): string | null {
+  const { spec, carried } = task;
+  let bytes: number;
+  try {
+    bytes = new TextEncoder().encode(canonicalJson(edits)).length;
+  } catch (err) {
+    return `edits cannot be recorded: ${String(err)}`;
+  }
+  if (bytes > MAX_EDIT_BYTES) return `edits are ${bytes} bytes; at most ${MAX_EDIT_BYTES} may be sent`;
+  const edited = editedInput(request, edits);
+  if (typeof edited === 'string') return edited;
+  const verdict = evaluateAction(spec.policy, request.action.tool, spec.agent.tools, carried, {
+    agent: spec.agent.name,
+    principal: spec.principal,
+    input: edited.input,
+  });
+  if (verdict.decision === 'deny')
+    return `the edited call would be denied (rule ${verdict.ruleIds.join(', ')}): ${verdict.reason}`;
+  if (verdict.decision === 'approve' && (verdict.approval ?? 'default') !== request.approval)
+    return `the edited call needs approval ${verdict.approval ?? 'default'} (rule ${verdict.ruleIds.join(', ')}), not ${request.approval}: reject it instead`;
+  return null;
+}
+
+/**
+ * Records a checked decision. An edit replaces the pending call's arguments and digest (audited as
+ * `approval.edited`): decisions about the call before it no longer count, and the editor's approval
+ * is of the edited call.
+ */
 export function recordDecision(task: TaskContext, input: ApprovalDecisionInput): void {
   const request = task.pendingApproval!;
-  request.decisions.push({ ...input, at: new Date().toISOString() });
+  const { edits, ...decision } = input;
+  if (edits) {
+    const edited = editedInput(request, edits) as { input: Record<string, unknown> };
+    const previousDigest = request.digest;
+    request.action = { tool: request.action.tool, input: edited.input };
+    request.digest = callDigest(request.action, request.binding!);
+    decision.digest = request.digest;
+    task.audit('approval.edited', {
+      id: request.id,
+      identity: input.identity,
+      fields: Object.keys(edits),
+      previousDigest,
+      digest: request.digest,
+    });
+  }
+  request.decisions.push({ ...decision, at: new Date().toISOString() });
   task.audit('approval.decided', {
     id: request.id,
     identity: input.identity,
     decision: input.decision,
     reason: input.reason ?? null,
-    digest: input.digest,
+    digest: decision.digest,
   });
 }

@@ -19,7 +19,7 @@ import type {
 import type { AuditEntry } from '../audit/chain';
 import type { ApprovalRequest } from '../policies/approval';
 import type { Health } from '../policies/routing';
-import type { Policy } from '../policies/types';
+import type { Policy, PolicyNarrowing } from '../policies/types';
 
 export type StopReason =
   | 'completed'
@@ -82,6 +82,8 @@ export interface TaskNarrowing {
   limits?: Partial<TaskLimits>;
   /** A subset of the agent's tools. */
   tools?: string[];
+  /** Rules that can only make the policy's decisions stricter, and a lower data ceiling. */
+  policy?: PolicyNarrowing;
 }
 
 /** What the worker resolved for a task when it started; recorded in history, so replay needs nothing else. */
@@ -98,6 +100,8 @@ export interface TaskSpec {
   preference: RoutePreference;
   /** sha256 of the policy's canonical JSON, fixed when the task starts (absent in older histories). */
   policyHash?: string;
+  /** The policy file the policy was read from, and the sha256 of its bytes then (absent: the inline policy). */
+  policySource?: { file: string; sha256: string };
   carried?: CarriedState;
 }
 

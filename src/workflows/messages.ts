@@ -28,6 +28,8 @@ export const decisionInputSchema = z.object({
   identity,
   decision: z.enum(['approve', 'reject']),
   reason,
+  /** New values for arguments the approval rule makes editable; checked against the pending call. */
+  edits: z.record(z.string().min(1).max(200), z.unknown()).optional(),
 });
 export const cancelInputSchema = z.object({ identity: identity.optional(), reason }).nullish();
 

@@ -42,7 +42,7 @@ describe('resolveTaskSpec: the worker decides what a task may do', () => {
     expect(spec.input).toEqual({ file: 'in.md', out: 'out.md' });
     expect(spec.agent.tools.map((t) => t.name)).toEqual(['read_file', 'text_stats', 'write_file']);
     expect(spec.agent.tools.find((t) => t.name === 'text_stats')!.placement).toBe('compute');
-    expect(spec.policy.approval.approvers).toEqual(['alice']);
+    expect(spec.policy.approval!.approvers).toEqual(['alice']);
     expect(spec.policy.dataBoundaries).toEqual(DEFAULT_DATA_BOUNDARIES);
     expect(spec.policyHash).toBe(policyHash(spec.policy));
     expect(spec.policyHash).toMatch(/^[0-9a-f]{64}$/);
