@@ -1,0 +1,633 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { createServer } from 'node:net';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { parse, stringify } from 'yaml';
+import type { StewardConfigInput } from '../../config/schema';
+import { STEWARD_SEARCH_ATTRIBUTES } from '../../workflows/searchAttributes';
+import { freePort } from '../devServer';
+import { ensureModel } from '../../weights';
+import { isRunning } from '../watchdog';
+import { ensureServerBinaries, type ServerBinaries } from './binaries';
+import { ensureDatabase, initPostgres, postgresUrl, startPostgres, type PostgresSettings } from './postgres';
+import {
+  killRecorded,
+  startDetached,
+  stillOurs,
+  stopRecorded,
+  tail,
+  waitFor,
+  type ProcessRecord,
+} from './processes';
+import {
+  setupSchema,
+  startServer,
+  writeServerConfig,
+  type ServerPorts,
+  type ServerTls,
+} from './temporalServer';
+
+export { ensureServerBinaries, serverBinDir, TEMPORAL_SERVER_VERSION } from './binaries';
+
+/** A compute node of the cluster: its own process, polling its own task queue. */
+export interface ClusterNode {
+  id: string;
+  trust: 'local' | 'private' | 'public';
+  pricePerJobUsd?: number;
+  pickupTimeoutSeconds?: number;
+}
+
+export interface ClusterOptions {
+  /** The cluster's directory: state file, logs, configs, PostgreSQL's data. */
+  dir: string;
+  /** Steward worker processes on the `steward` queue (default 2). */
+  workers?: number;
+  /** Compute node processes (default node-a, trust local, and node-b, trust private). */
+  nodes?: ClusterNode[];
+  namespace?: string;
+  /** Steward config every process starts from (a file or an object); the cluster adds its parts. */
+  config?: string | StewardConfigInput;
+  /** How to run `steward` (default: this node and this checkout's bin/steward.js). */
+  stewardCommand?: string[];
+  /** More environment for the Steward processes (provider keys, …). */
+  env?: Record<string, string>;
+  /**
+   * Where claim checks live: `postgres` (default; a database of the cluster's PostgreSQL, so
+   * processes share no directory) or `local` (one data directory all processes share).
+   */
+  blobs?: 'postgres' | 'local';
+  /** Mutual TLS between everything and the server, with these files (see cluster/tls.ts). */
+  tls?: ClusterTls;
+  report?: (line: string) => void;
+}
+
+export interface ClusterTls extends ServerTls {
+  /** The certificate and key Steward's processes present to the server. */
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
+/** A Steward process the cluster runs: `worker-N` (`steward worker --no-compute`) or `node-<id>`. */
+export interface StewardProcessSpec {
+  name: string;
+  args: string[];
+  /** Its own data directory: with blobs in PostgreSQL, processes share no directory at all. */
+  dataDir: string;
+}
+
+export interface ClusterState {
+  dir: string;
+  namespace: string;
+  address: string;
+  taskQueue: string;
+  postgres: PostgresSettings & { dataDir: string };
+  ports: ServerPorts;
+  configDir: string;
+  /** The Steward config the processes run with (STEWARD_CONFIG). */
+  stewardConfig: string;
+  stewardCommand: string[];
+  stewardEnv: Record<string, string>;
+  blobs: 'postgres' | 'local';
+  /** With blobs in PostgreSQL: the environment variable holding its URL, and the URL. */
+  blobsUrlEnv?: string;
+  tls?: ClusterTls;
+  specs: StewardProcessSpec[];
+  processes: ProcessRecord[];
+  timings: Record<string, number>;
+}
+
+export const BLOBS_DATABASE = 'steward_blobs';
+export const BLOBS_URL_ENV = 'STEWARD_PG_URL';
+
+const STATE_FILE = 'cluster.json';
+const REPO = resolve(__dirname, '..', '..', '..');
+
+export function stateFile(dir: string): string {
+  return join(resolve(dir), STATE_FILE);
+}
+
+export function readClusterState(dir: string): ClusterState | undefined {
+  const file = stateFile(dir);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
+}
+
+/** Written whole and renamed into place; mode 600: it holds the database password. */
+function writeState(state: ClusterState): void {
+  const file = stateFile(state.dir);
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(state, null, 2), { mode: 0o600 });
+  renameSync(temp, file);
+}
+
+function setRecord(state: ClusterState, record: ProcessRecord): void {
+  state.processes = [...state.processes.filter((p) => p.name !== record.name), record];
+}
+
+export function findRecord(state: ClusterState, name: string): ProcessRecord | undefined {
+  return state.processes.find((p) => p.name === name);
+}
+
+function logFile(state: { dir: string }, name: string): string {
+  return join(state.dir, 'logs', `${name}.log`);
+}
+
+/** The environment that connects a process to this cluster's server (TLS files included). */
+export function connectionEnv(
+  state: Pick<ClusterState, 'address' | 'namespace' | 'tls'>,
+): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: state.address,
+    TEMPORAL_NAMESPACE: state.namespace,
+    ...(state.tls
+      ? {
+          TEMPORAL_TLS: 'true',
+          TEMPORAL_TLS_SERVER_CA_CERT_PATH: state.tls.caFile,
+          TEMPORAL_TLS_CLIENT_CERT_PATH: state.tls.clientCertFile,
+          TEMPORAL_TLS_CLIENT_KEY_PATH: state.tls.clientKeyFile,
+          TEMPORAL_TLS_SERVER_NAME: state.tls.serverName,
+        }
+      : {}),
+  };
+}
+
+/** A client connection to the cluster's frontend, as its processes connect. */
+export async function connectToCluster(
+  state: Pick<ClusterState, 'address' | 'tls'>,
+  connectTimeout = 5000,
+): Promise<Connection> {
+  return Connection.connect({
+    address: state.address,
+    connectTimeout,
+    ...(state.tls
+      ? {
+          tls: {
+            serverNameOverride: state.tls.serverName,
+            serverRootCACertificate: readFileSync(state.tls.caFile),
+            clientCertPair: {
+              crt: readFileSync(state.tls.clientCertFile),
+              key: readFileSync(state.tls.clientKeyFile),
+            },
+          },
+        }
+      : {}),
+  });
+}
+
+/** Resolves relative paths of a Steward config against the directory of the file they came from. */
+function baseConfig(config: ClusterOptions['config']): StewardConfigInput & Record<string, unknown> {
+  if (config === undefined) return {};
+  if (typeof config !== 'string')
+    return structuredClone(config) as StewardConfigInput & Record<string, unknown>;
+  const file = resolve(config);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const parsed: any = parse(readFileSync(file, 'utf8')) ?? {};
+  const tools = (parsed.tools ??= {});
+  tools.workspace = resolve(dirname(file), tools.workspace ?? 'workspace');
+  return parsed;
+}
+
+/** The config every Steward process of the cluster reads: the base plus the cluster's server and nodes. */
+function stewardConfigFor(
+  options: ClusterOptions,
+  state: ClusterState,
+  nodes: ClusterNode[],
+  embeddedModelPath: string | undefined,
+): Record<string, unknown> {
+  const config = baseConfig(options.config) as Record<string, unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const c = config as any;
+  c.temporal = { ...(c.temporal ?? {}), address: state.address, namespace: state.namespace };
+  c.tools = { ...(c.tools ?? {}) };
+  c.tools.workspace = isAbsolute(c.tools.workspace ?? '') ? c.tools.workspace : join(state.dir, 'workspace');
+  c.computeNodes = nodes.map((n) => ({
+    id: n.id,
+    taskQueue: `steward-${n.id}`,
+    trust: n.trust,
+    ...(n.pricePerJobUsd !== undefined ? { pricePerJobUsd: n.pricePerJobUsd } : {}),
+    ...(n.pickupTimeoutSeconds !== undefined ? { pickupTimeoutSeconds: n.pickupTimeoutSeconds } : {}),
+  }));
+  // The embedded model: fetched (or found) once in the caller's data directory, not once per process.
+  const routes = (c.models ?? []) as Array<{ provider: string }>;
+  const providers = (c.providers ??= {});
+  const usesEmbedded = routes.length === 0 || routes.some((r) => r.provider === 'embedded');
+  if (usesEmbedded && !providers.embedded?.modelPath) {
+    providers.embedded = { ...(providers.embedded ?? {}), kind: 'embedded', modelPath: embeddedModelPath };
+  }
+  if (state.blobs === 'postgres')
+    c.stores = { ...(c.stores ?? {}), blobs: { kind: 'postgres', urlEnv: BLOBS_URL_ENV } };
+  return config;
+}
+
+/** True when `port` can be bound on 127.0.0.1 now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+async function allBindable(ports: number[]): Promise<boolean> {
+  for (const port of ports) if (!(await bindable(port))) return false;
+  return true;
+}
+
+/**
+ * Free ports for the server's services, below 32768: the server records its membership ports in a
+ * SMALLINT column (`value "37435" is out of range for type smallint`), and the kernel's ephemeral
+ * ports (what port 0 hands out) start at 32768.
+ */
+/** Where the embedded model's weights are, when the config's routes use it (fetched once if missing). */
+async function embeddedModel(options: ClusterOptions): Promise<string | undefined> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const c: any = baseConfig(options.config);
+  const routes = (c.models ?? []) as Array<{ provider: string }>;
+  if (routes.length > 0 && !routes.some((r) => r.provider === 'embedded')) return undefined;
+  if (c.providers?.embedded?.modelPath) return undefined;
+  return ensureModel({ dataDir: resolve(process.env.STEWARD_DATA_DIR || c.dataDir || '.steward') });
+}
+
+async function freePorts(): Promise<ServerPorts> {
+  const names: Array<keyof ServerPorts> = [
+    'frontend',
+    'frontendHttp',
+    'frontendMembership',
+    'history',
+    'historyMembership',
+    'matching',
+    'matchingMembership',
+    'worker',
+    'workerMembership',
+  ];
+  const ports = new Set<number>();
+  while (ports.size < names.length) {
+    const port = 10_000 + randomInt(22_000);
+    if (!ports.has(port) && (await bindable(port))) ports.add(port);
+  }
+  const list = [...ports];
+  return Object.fromEntries(names.map((n, i) => [n, list[i]])) as unknown as ServerPorts;
+}
+
+/** Waits until the frontend answers; then registers the namespace and Steward's search attributes. */
+async function prepareNamespace(state: ClusterState, server: ProcessRecord): Promise<void> {
+  const connection = await waitFor(
+    'the Temporal server did not answer',
+    async () => {
+      const c = await connectToCluster(state, 1000);
+      try {
+        await c.workflowService.getSystemInfo({});
+        return c;
+      } catch (err) {
+        await c.close();
+        throw err;
+      }
+    },
+    { timeoutMs: 60_000, intervalMs: 100, alive: () => isRunning(server.pid), log: server.log },
+  );
+  try {
+    const { namespace } = state;
+    try {
+      await connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs('1 day'),
+      });
+    } catch (err) {
+      if (!/already exists|AlreadyExists/i.test(String(err))) throw err;
+    }
+    // The namespace is not in every service's cache at once; retry until adding attributes works.
+    await waitFor(
+      `search attributes could not be registered on ${namespace}`,
+      async () => {
+        const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+        const missing = Object.entries(STEWARD_SEARCH_ATTRIBUTES).filter(
+          ([name]) => !customAttributes?.[name],
+        );
+        if (missing.length === 0) return true;
+        const types = { Keyword: 2, Int: 3, Double: 4 } as const; // temporal.api.enums.v1.IndexedValueType
+        await connection.operatorService.addSearchAttributes({
+          namespace,
+          searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, types[type]])),
+        });
+        return undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    // and until the namespace serves queries (a worker's first poll needs it everywhere)
+    await waitFor(
+      `namespace ${namespace} did not become usable`,
+      async () => {
+        await connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+  } finally {
+    await connection.close();
+  }
+}
+
+/** What `steward worker` and `steward node` print once their workers run. */
+const READY_LINE = 'worker running against';
+
+/**
+ * Starts one Steward process and waits until it says its workers run. (Not until the server lists
+ * it among the queue's pollers: a poll that lands on one of the queue's other partitions shows in
+ * no listing for up to a minute, while the process is polling all along.)
+ */
+export async function startStewardProcess(
+  state: ClusterState,
+  spec: StewardProcessSpec,
+): Promise<ProcessRecord> {
+  mkdirSync(spec.dataDir, { recursive: true });
+  const log = logFile(state, spec.name);
+  const offset = existsSync(log) ? statSync(log).size : 0;
+  const [command, ...prefix] = state.stewardCommand;
+  const record = startDetached({
+    name: spec.name,
+    command: command!,
+    args: [...prefix, ...spec.args],
+    log,
+    marker: spec.dataDir,
+    cwd: state.dir,
+    env: {
+      ...process.env,
+      ...state.stewardEnv,
+      ...connectionEnv(state),
+      STEWARD_CONFIG: state.stewardConfig,
+      STEWARD_DATA_DIR: spec.dataDir,
+      ...(state.blobsUrlEnv ? { [state.blobsUrlEnv]: postgresUrl(state.postgres, BLOBS_DATABASE) } : {}),
+    },
+  });
+  await waitFor(
+    `${spec.name} did not start its workers`,
+    async () => (readFileSync(log).subarray(offset).includes(READY_LINE) ? true : undefined),
+    { timeoutMs: 120_000, intervalMs: 100, alive: () => isRunning(record.pid), log },
+  );
+  return record;
+}
+
+function time<T>(timings: Record<string, number>, what: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  return work().finally(() => {
+    timings[what] = (Date.now() - started) / 1000;
+  });
+}
+
+/**
+ * Brings up the topology as processes: PostgreSQL (its own, in `dir`), the Temporal server on it
+ * (schema, namespace, search attributes, tuned dynamic config), Steward workers and compute nodes,
+ * every pid recorded in `dir/cluster.json`. Builds the server first if it is not built (once).
+ * An existing cluster directory is reused (its data survives `down`), on fresh ports.
+ */
+export async function clusterUp(options: ClusterOptions): Promise<ClusterState> {
+  const report = options.report ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const dir = resolve(options.dir);
+  const previous = readClusterState(dir);
+  if (previous?.processes.some((p) => isRunning(p.pid) && stillOurs(p)))
+    throw new Error(`a cluster is already running from ${dir}; stop it first (cluster down)`);
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const timings: Record<string, number> = {};
+  const started = Date.now();
+  const binaries: ServerBinaries = await time(timings, 'build', () => ensureServerBinaries(report));
+  const stewardCommand = options.stewardCommand ?? [process.execPath, join(REPO, 'bin', 'steward.js')];
+  if (!options.stewardCommand && !existsSync(join(REPO, 'dist', 'cli', 'main.js')))
+    throw new Error(`bin/steward.js runs the compiled CLI: build it first (npm run build in ${REPO})`);
+
+  const postgres = {
+    host: '127.0.0.1',
+    port: previous && (await bindable(previous.postgres.port)) ? previous.postgres.port : await freePort(),
+    user: 'temporal',
+    password: previous?.postgres.password ?? randomBytes(18).toString('base64url'),
+    dataDir: join(dir, 'postgres'),
+  };
+  const namespace = options.namespace ?? 'default';
+  // The same ports as last time when they are free: the server remembers its members by address in
+  // the database, and members at addresses that no longer answer hold matching back for about a minute.
+  const ports =
+    previous && (await allBindable(Object.values(previous.ports))) ? previous.ports : await freePorts();
+  const blobs = options.blobs ?? 'local';
+  const state: ClusterState = {
+    dir,
+    namespace,
+    address: `127.0.0.1:${ports.frontend}`,
+    taskQueue: 'steward',
+    postgres,
+    ports,
+    configDir: join(dir, 'temporal-config'),
+    stewardConfig: join(dir, 'steward.yaml'),
+    stewardCommand,
+    stewardEnv: options.env ?? {},
+    blobs,
+    ...(blobs === 'postgres' ? { blobsUrlEnv: BLOBS_URL_ENV } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
+    specs: [],
+    processes: [],
+    timings,
+  };
+  const up = async (): Promise<void> => {
+    await time(timings, 'postgres', async () => {
+      initPostgres(postgres.dataDir, postgres);
+      setRecord(state, await startPostgres(postgres.dataDir, postgres, logFile(state, 'postgres')));
+    });
+    writeState(state);
+    await time(timings, 'schema', async () => {
+      setupSchema(binaries, postgres, logFile(state, 'schema'));
+      ensureDatabase(postgres, BLOBS_DATABASE);
+    });
+    writeServerConfig({
+      configDir: state.configDir,
+      moduleDir: binaries.moduleDir,
+      ports,
+      postgres,
+      tls: options.tls,
+    });
+    await time(timings, 'server', async () => {
+      const server = startServer(binaries, dir, state.configDir, logFile(state, 'temporal'), postgres);
+      setRecord(state, server);
+      writeState(state);
+      await prepareNamespace(state, server);
+    });
+
+    const nodes = options.nodes ?? [
+      { id: 'node-a', trust: 'local' },
+      { id: 'node-b', trust: 'private' },
+    ];
+    const config = stewardConfigFor(options, state, nodes, await embeddedModel(options));
+    writeFileSync(state.stewardConfig, stringify(config));
+    const shared = join(dir, 'steward', 'shared');
+    const dataDir = (name: string) => (blobs === 'local' ? shared : join(dir, 'steward', name));
+    state.specs = [
+      ...Array.from({ length: options.workers ?? 2 }, (_, i) => ({
+        name: `worker-${i + 1}`,
+        args: ['worker', '--no-compute'],
+        dataDir: dataDir(`worker-${i + 1}`),
+      })),
+      ...nodes.map((n) => ({
+        name: n.id,
+        args: ['node', '--id', n.id],
+        dataDir: dataDir(n.id),
+      })),
+    ];
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    mkdirSync((config as any).tools.workspace, { recursive: true });
+    await time(timings, 'steward', async () => {
+      const records = await Promise.all(
+        state.specs.map((spec) => time(timings, spec.name, () => startStewardProcess(state, spec))),
+      );
+      for (const r of records) setRecord(state, r);
+    });
+    timings.total = (Date.now() - started) / 1000;
+    writeState(state);
+  };
+  try {
+    await up();
+  } catch (err) {
+    writeState(state);
+    await clusterDown(dir).catch(() => undefined);
+    throw err;
+  }
+  return state;
+}
+
+/** The order processes stop in: Steward first (its tasks can still reach the server), PostgreSQL last. */
+function stopOrder(p: ProcessRecord): number {
+  return p.name === 'postgres' ? 2 : p.name === 'temporal' ? 1 : 0;
+}
+
+/** How a process is asked to stop: PostgreSQL's fast shutdown is SIGINT (SIGTERM waits for clients). */
+function stopSignal(p: ProcessRecord): NodeJS.Signals {
+  return p.name === 'postgres' ? 'SIGINT' : 'SIGTERM';
+}
+
+/**
+ * Stops every process of the cluster by its recorded pid: SIGTERM (PostgreSQL: SIGINT), SIGKILL
+ * after `graceMs`. Data stays in `dir` for the next `up` unless `purge`.
+ */
+export async function clusterDown(
+  dir: string,
+  options: { graceMs?: number; purge?: boolean } = {},
+): Promise<Array<{ name: string; pid: number; outcome: string }>> {
+  const state = readClusterState(dir);
+  const outcomes: Array<{ name: string; pid: number; outcome: string }> = [];
+  if (state) {
+    for (const rank of [0, 1, 2]) {
+      const group = state.processes.filter((p) => stopOrder(p) === rank);
+      await Promise.all(
+        group.map(async (p) => {
+          const outcome = await stopRecorded(p, { first: stopSignal(p), graceMs: options.graceMs ?? 10_000 });
+          outcomes.push({ name: p.name, pid: p.pid, outcome });
+        }),
+      );
+    }
+    state.processes = [];
+    writeState(state);
+  }
+  if (options.purge) rmSync(resolve(dir), { recursive: true, force: true });
+  return outcomes;
+}
+
+export interface ProcessStatus {
+  name: string;
+  pid: number;
+  running: boolean;
+  log: string;
+}
+
+export function clusterStatus(dir: string): { state?: ClusterState; processes: ProcessStatus[] } {
+  const state = readClusterState(dir);
+  return {
+    state,
+    processes: (state?.processes ?? []).map((p) => ({
+      name: p.name,
+      pid: p.pid,
+      running: isRunning(p.pid) && stillOurs(p),
+      log: p.log,
+    })),
+  };
+}
+
+/** Test and operator controls on a running cluster, each recorded in its state file. */
+export class ClusterControl {
+  constructor(readonly dir: string) {}
+
+  get state(): ClusterState {
+    const state = readClusterState(this.dir);
+    if (!state) throw new Error(`no cluster in ${this.dir}`);
+    return state;
+  }
+
+  pid(name: string): number {
+    const record = findRecord(this.state, name);
+    if (!record) throw new Error(`no process ${name} in the cluster`);
+    return record.pid;
+  }
+
+  /** The process names of Steward workers (not nodes), as started. */
+  get workers(): string[] {
+    return this.state.specs.filter((s) => s.args[0] === 'worker').map((s) => s.name);
+  }
+
+  get nodes(): string[] {
+    return this.state.specs.filter((s) => s.args[0] === 'node').map((s) => s.name);
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  async stop(name: string, graceMs = 10_000): Promise<string> {
+    const record = findRecord(this.state, name);
+    if (!record) throw new Error(`no process ${name} in the cluster`);
+    return stopRecorded(record, { first: stopSignal(record), graceMs });
+  }
+
+  /** SIGKILL, as a crash would. */
+  async kill(name: string): Promise<void> {
+    const record = findRecord(this.state, name);
+    if (!record) throw new Error(`no process ${name} in the cluster`);
+    await killRecorded(record);
+  }
+
+  running(name: string): boolean {
+    const record = findRecord(this.state, name);
+    return Boolean(record && isRunning(record.pid) && stillOurs(record));
+  }
+
+  /** Starts a stopped Steward process again (same name, data directory and config). */
+  async start(name: string): Promise<number> {
+    if (this.running(name)) throw new Error(`${name} is running`);
+    const state = this.state;
+    const spec = state.specs.find((s) => s.name === name);
+    if (!spec) throw new Error(`no Steward process ${name} in the cluster`);
+    const record = await startStewardProcess(state, spec);
+    const now = this.state; // re-read: the state may have changed while it started
+    setRecord(now, record);
+    writeState(now);
+    return record.pid;
+  }
+
+  /** Starts the Temporal server again on its ports and waits until it serves the namespace. */
+  async startServer(): Promise<number> {
+    if (this.running('temporal')) throw new Error('the Temporal server is running');
+    const state = this.state;
+    const binaries = await ensureServerBinaries();
+    const server = startServer(
+      binaries,
+      state.dir,
+      state.configDir,
+      logFile(state, 'temporal'),
+      state.postgres,
+    );
+    setRecord(state, server);
+    writeState(state);
+    await prepareNamespace(state, server);
+    return server.pid;
+  }
+
+  /** The last lines of a process's log. */
+  log(name: string, bytes = 3000): string {
+    const record = findRecord(this.state, name);
+    return record ? tail(record.log, bytes) : '';
+  }
+}
