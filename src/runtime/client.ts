@@ -104,7 +104,8 @@ export class StewardClient {
 
   /**
    * Decides the pending approval as `identity`. The update names the request and the digest of the
-   * action read here, so a decision can never apply to an action the approver did not see.
+   * action read here, so a decision can never apply to an action the approver did not see. `edits`
+   * (with an approval) change arguments the approval rule makes editable: the tool runs with them.
    */
   async decide(
     taskId: string,
@@ -114,6 +115,7 @@ export class StewardClient {
       reason?: string;
       approvalId?: string;
       digest?: string;
+      edits?: Record<string, unknown>;
     },
   ): Promise<{ approvalId: string; outcome: ApprovalOutcome }> {
     let { approvalId, digest } = decision;
@@ -131,6 +133,7 @@ export class StewardClient {
           identity: decision.identity,
           decision: decision.decision,
           reason: decision.reason,
+          ...(decision.edits ? { edits: decision.edits } : {}),
         },
       ],
     });

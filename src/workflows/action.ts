@@ -1,11 +1,11 @@
-import { patched, workflowInfo } from '@temporalio/workflow';
+import { workflowInfo } from '@temporalio/workflow';
 import type { ToolDescriptor } from '../shared/types';
 import type { ToolStepOutput } from './contract';
 import { roundUsd } from '../policies/budget';
 import { evaluateAction, stricterDataClass } from '../policies/evaluate';
 import { chooseComputeNodes } from '../policies/routing';
 import { definitionHashOf } from '../policies/approval';
-import { APPROVAL_BINDS_CALL, awaitApproval, boundDigestOf } from './approvalStep';
+import { awaitApproval, boundDigestOf } from './approvalStep';
 import { StopTask } from './failures';
 import { digestOf } from './modelStep';
 import { DEFAULT_PICKUP_TIMEOUT_SECONDS, runTool, TOOL_OPTIONS } from './options';
@@ -38,7 +38,7 @@ export async function act(
   // An approval binds the tool's definition, the arguments and the policy (older runs: tool and arguments).
   const granted = spec.agent.tools.find((t) => t.name === action.tool);
   const binding =
-    patched(APPROVAL_BINDS_CALL) && granted
+    task.bindsCalls && granted
       ? { definitionHash: definitionHashOf(granted), policyHash: spec.policyHash ?? '' }
       : undefined;
   const digest = binding ? boundDigestOf(action, binding) : digestOf(action);

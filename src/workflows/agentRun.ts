@@ -14,7 +14,7 @@ import { renderPrompt, renderValue, TemplateError } from '../agents/template';
 import { FINISH_TOOL, type ContentParts } from '../shared/types';
 import { approvalOutcome } from '../policies/approval';
 import { act, planOutput } from './action';
-import { acceptableDecision, recordDecision } from './approvalStep';
+import { acceptableDecision, APPROVAL_BINDS_CALL, recordDecision } from './approvalStep';
 import { StopTask } from './failures';
 import {
   approvalSignal,
@@ -43,9 +43,12 @@ const WORKER_RESOLVES_TASK = 'worker-resolves-task';
  */
 export async function agentRun(start: TaskRequest | TaskSpec): Promise<TaskResult> {
   if (!patched(WORKER_RESOLVES_TASK)) return new AgentTask(start as TaskSpec, false).run();
+  // Asked before the local activity: a patch first marked after one in the same workflow task is
+  // not seen on replay.
+  const bindsCalls = patched(APPROVAL_BINDS_CALL);
   const resolved = await resolveStart(start);
   if ('refused' in resolved) return refuseTask(start, resolved.refused);
-  return new AgentTask(resolved.spec, true).run();
+  return new AgentTask(resolved.spec, true, bindsCalls).run();
 }
 
 async function resolveStart(start: unknown): Promise<ResolvedTask> {
@@ -68,8 +71,9 @@ function userText(input: unknown): string {
 class AgentTask {
   private readonly task: TaskContext;
 
-  constructor(spec: TaskSpec, hardened: boolean) {
+  constructor(spec: TaskSpec, hardened: boolean, bindsCalls = false) {
     this.task = new TaskContext(spec, hardened);
+    this.task.bindsCalls = bindsCalls;
     this.registerHandlers();
   }
 

@@ -18,7 +18,8 @@ import type { TaskContext } from './taskContext';
 /**
  * Marks runs whose approvals are bound to the whole call (tool definition, arguments, policy hash)
  * and carry the approval rule's levels, self-approval limit and editable arguments. Older histories
- * bound only the tool name and arguments; they replay through the unpatched path.
+ * bound only the tool name and arguments; they replay through the unpatched path. Asked once, when a
+ * run starts (agentRun.ts, `TaskContext.bindsCalls`).
  */
 export const APPROVAL_BINDS_CALL = 'approval-binds-call';
 

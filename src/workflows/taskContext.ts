@@ -39,6 +39,8 @@ export class TaskContext {
   cancelRequest?: { reason?: string; identity?: string };
   stepScope?: CancellationScope;
   stepsThisRun = 0;
+  /** Approvals bind the whole call: tool definition, arguments, policy (see approvalStep.ts). */
+  bindsCalls = false;
 
   /**
    * @param hardened the task started from a worker-resolved request: it charges attempts that may
