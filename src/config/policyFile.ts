@@ -274,6 +274,8 @@ export const policySamplesSchema = z
         dataClass: dataClass.optional(),
         /** The class of data the task has already seen (default public). */
         seen: dataClass.optional(),
+        /** The decision the sample should get: \`policy check\` fails when it gets another. */
+        expect: z.enum(['allow', 'deny', 'approve']).optional(),
       })
       .strict(),
   )

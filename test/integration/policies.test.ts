@@ -7,6 +7,7 @@ import type { LoadedConfig } from '../../src/config/load';
 import { decisionsOf } from '../../src/policies/explain';
 import type { TaskStart } from '../support/harness';
 import { eventually, Harness, uniqueName } from '../support/harness';
+import { runCli, stopAllCli, type CliEnv } from '../support/cliProcess';
 import { recordHistory } from '../support/replayRecorder';
 
 /** Writes notes/<name> with the content it is given, through the policy; no model involved. */
@@ -68,7 +69,13 @@ beforeAll(async () => {
   await harness.start();
   mkdirSync(join(harness.workspace, 'notes'), { recursive: true });
 });
-afterAll(() => harness.stop());
+afterAll(async () => {
+  await stopAllCli();
+  await harness.stop();
+});
+
+/** A finished task that got a quorum, for `steward policy explain`. */
+let quorumTask = '';
 
 /** A worker configuration whose policy is the file holding `text` (each call: a file of its own). */
 function policyConfig(text: string): { config: LoadedConfig; file: string } {
@@ -106,6 +113,7 @@ describe('policy files on a real Temporal dev server', () => {
   test('2-of-3 quorum by role: one approval is not enough, an identity without the role is refused, two are', async () => {
     const { config, file } = policyConfig(POLICY);
     const start = task(config, 'bob', 'notes/quorum.md');
+    quorumTask = start.taskId;
     const handle = await harness.launch(start);
     const pending = await pendingApproval(start.taskId);
     expect(pending).toMatchObject({
@@ -305,5 +313,56 @@ describe('refused with a clear message', () => {
     const result = await (await harness.launch(start)).result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'denied' });
     expect(result.detail).toContain('not in this task');
+  });
+});
+
+describe('the steward policy command', () => {
+  const cli = (): CliEnv => {
+    const config = join(harness.dir, 'cli-steward.yaml');
+    writeFileSync(config, `tools: { workspace: ${harness.workspace} }\n`);
+    return { config, dataDir: join(harness.dir, 'cli-data'), cwd: harness.dir };
+  };
+
+  test('policy check: valid, its approvals, and what each sample action gets with the rules that decided', async () => {
+    const { file } = policyConfig(POLICY);
+    const samples = join(harness.dir, 'samples.yaml');
+    writeFileSync(
+      samples,
+      [
+        '- { tool: read_file, args: { path: notes/a.md }, expect: allow }',
+        '- { tool: write_file, args: { path: notes/b.md, content: x }, principal: bob, expect: approve }',
+        '- { tool: write_file, args: { path: notes/../secrets/k, content: x }, expect: deny }',
+      ].join('\n'),
+    );
+    const ok = await runCli(['policy', 'check', file, '--actions', samples], cli());
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`${file}: valid`);
+    expect(ok.stdout).toContain('approval default: 2 of alice, carol, dave within 600 s, then stop');
+    expect(ok.stdout).toContain('→ approve: rule notes-need-review   [notes-need-review]');
+    expect(ok.stdout).toContain('→ deny: secrets stay where they are   [no-secrets]');
+
+    writeFileSync(samples, '- { tool: write_file, args: { path: x.md, content: x }, expect: allow }');
+    const failing = await runCli(['policy', 'check', file, '--actions', samples], cli());
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toContain('✗ expected allow');
+
+    writeFileSync(file, 'rules: [{ id: x, decision: sometimes }]');
+    const bad = await runCli(['policy', 'check', file], cli());
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`steward: policy file ${file} is invalid:\n  rules[0].decision:`);
+  });
+
+  test('policy explain: every decision the task got, with rule ids', async () => {
+    expect(quorumTask).not.toBe('');
+    const { code, stdout } = await runCli(['policy', 'explain', quorumTask], cli());
+    expect(code).toBe(0);
+    expect(stdout).toContain(`task ${quorumTask}:`);
+    expect(stdout).toMatch(
+      /write_file: approve \(approval default\): rule notes-need-review {3}\[notes-need-review\]/,
+    );
+    expect(stdout).toMatch(/approval-1: approval of write_file asked of alice, carol, dave, 2 needed/);
+    expect(stdout).toContain('approval-1: approved by alice');
+    expect(stdout).toContain('approval-1: approved by carol');
+    expect(stdout).toContain('completed');
   });
 });

@@ -6,6 +6,7 @@ import { dev } from './dev';
 import { list } from './list';
 import { models } from './models';
 import { node } from './node';
+import { policy } from './policy';
 import { run } from './run';
 import { status } from './status';
 import { worker } from './worker';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   cancel,
   status,
   list,
+  policy,
   agents,
   models,
 ];
