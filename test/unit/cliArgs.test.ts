@@ -27,6 +27,7 @@ test('the commands are the ones the CLI documents, each once', () => {
     'cancel',
     'status',
     'list',
+    'policy',
     'agents',
     'models',
   ]);
