@@ -4,6 +4,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type StewardConfig, type StewardConfigInput } from './schema';
+import { loadConfigAgents } from './agents';
 import { readPolicyFile } from './policyFile';
 import { StewardError } from '../errors';
 
@@ -72,7 +73,20 @@ export function parseConfig(
       );
     }
   }
+  // Agents of the config and of its agent files, checked now: a bad one stops the start, named.
+  const declared = loadConfigAgents(config, source, baseDir);
+  if (declared.problems.length > 0) throw new ConfigError(declared.problems.join('\n'));
+  config.agents = declared.agents;
+  config.agentFiles = [];
+  loaded.add(config);
   return config;
+}
+
+const loaded = new WeakSet<object>();
+
+/** True for what parseConfig or loadConfig returned: used as it is, never parsed again. */
+export function isLoadedConfig(value: unknown): value is LoadedConfig {
+  return typeof value === 'object' && value !== null && loaded.has(value);
 }
 
 /** Loads `STEWARD_CONFIG`, else `./steward.yaml` if it exists, else the defaults. */
@@ -88,5 +102,7 @@ export function loadConfig(path = process.env.STEWARD_CONFIG): LoadedConfig {
   } catch (err) {
     throw new ConfigError(`${file} is not valid YAML: ${(err as Error).message}`);
   }
-  return { ...parseConfig(raw, file, dirname(file)), source: file };
+  const config: LoadedConfig = { ...parseConfig(raw, file, dirname(file)), source: file };
+  loaded.add(config);
+  return config;
 }

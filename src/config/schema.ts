@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { agentEntrySchema } from './agentSchema';
 
 const trust = z.enum(['local', 'private', 'public']);
 const dataClass = z.enum(['public', 'internal', 'confidential']);
@@ -232,6 +233,10 @@ export const configSchema = z
     // prefault: an absent section is parsed as {}, so each field's own default applies (written once)
     policy: policySchema.prefault({}),
     limits: limitsSchema.prefault({}),
+    /** Agents declared here (README: Agents and tools); checked like built-in agents. */
+    agents: z.array(agentEntrySchema(limitsNarrowingSchema)).max(200).default([]),
+    /** YAML files of agents, relative to this file (`agents/*.yaml`): each holds one agent or a list. */
+    agentFiles: z.array(z.string().min(1)).max(100).default([]),
     preference: z.enum(['cost', 'latency', 'privacy']).default('cost'),
     tools: z
       .object({

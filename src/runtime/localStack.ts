@@ -1,10 +1,12 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createStewardActivities } from '../activities';
 import { AgentRegistry, builtinAgents, type AgentDefinition } from '../agents';
+import { configAgentDefinitions, type ConfigAgent } from '../agents/fromConfig';
+import { AgentDefinitionError } from '../agents/validate';
 import type { LoadedConfig } from '../config/load';
 import { createProviders, type ProviderSetup } from '../providers';
 import type { ModelProvider } from '../providers/types';
@@ -60,12 +62,39 @@ export function toolRegistry(
   return new ToolRegistry().register(...builtinTools({ ...config.tools, protectedPaths }), ...extra);
 }
 
+/** An agent this install runs, and where it was defined: `built-in`, the file, or `program`. */
+export interface AgentOrigin {
+  agent: AgentDefinition;
+  from: string;
+}
+
 /**
- * The agents this install runs: the built-ins, then `extra` (an embedding program's own). The worker
- * and the CLI's early check use this one list, so `steward run` knows what the worker knows.
+ * The agents this install runs, with where each came from: the built-ins, the config's (steward.yaml
+ * and its agent files, checked when it loaded), then `extra` (an embedding program's own). A name
+ * defined twice is refused.
  */
-export function agentRegistry(_config: LoadedConfig, extra: AgentDefinition[] = []): AgentRegistry {
-  return new AgentRegistry([...builtinAgents, ...extra]);
+export function agentCatalog(config: LoadedConfig, extra: AgentDefinition[] = []): AgentOrigin[] {
+  const all: AgentOrigin[] = [
+    ...builtinAgents.map((agent) => ({ agent, from: 'built-in' })),
+    ...configAgentDefinitions(config.agents as ConfigAgent[]),
+    ...extra.map((agent) => ({ agent, from: 'program' })),
+  ];
+  const seen = new Map<string, string>();
+  for (const { agent, from } of all) {
+    const earlier = seen.get(agent.name);
+    if (earlier)
+      throw new AgentDefinitionError(`agent ${agent.name} is defined twice: ${earlier} and ${from}`);
+    seen.set(agent.name, from);
+  }
+  return all;
+}
+
+/**
+ * The registry of agentCatalog: the worker and the CLI's early check use this one list, so `steward
+ * run` knows what the worker knows.
+ */
+export function agentRegistry(config: LoadedConfig, extra: AgentDefinition[] = []): AgentRegistry {
+  return new AgentRegistry(agentCatalog(config, extra).map((a) => a.agent));
 }
 
 export interface Workers {
@@ -82,6 +111,8 @@ export interface WorkerSetup extends ProviderSetup {
   /** Tools besides the built-ins. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   tools?: ToolDefinition<any, any>[];
+  /** The workflow code bundled once (`bundleWorkflowCode`); without it the worker bundles at start. */
+  workflowBundle?: WorkflowBundle;
 }
 
 /** Runs the steward worker and the configured compute nodes' workers in this process. */
@@ -107,7 +138,15 @@ export async function runWorkers(
     ledger: { client: new Client({ connection: clientConnection, namespace }), taskQueue },
   });
   const connection = await NativeConnection.connect({ address });
-  const workers: Worker[] = [await createStewardWorker({ connection, namespace, taskQueue, activities })];
+  const workers: Worker[] = [
+    await createStewardWorker({
+      connection,
+      namespace,
+      taskQueue,
+      activities,
+      workflowBundle: options.workflowBundle,
+    }),
+  ];
   if (options.computeNodes !== false) {
     for (const node of config.computeNodes) {
       workers.push(

@@ -1,6 +1,7 @@
+import type { WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { AgentDefinition } from '../agents/definition';
-import { loadConfig, parseConfig, type LoadedConfig } from '../config/load';
+import { isLoadedConfig, loadConfig, parseConfig, type LoadedConfig } from '../config/load';
 import type { StewardConfigInput } from '../config/schema';
 import type { ModelFetchProgress } from '../weights';
 import type { ToolDefinition } from '../tools/registry';
@@ -40,6 +41,8 @@ export interface CreateWorkerOptions {
   logger?: Logger;
   /** Progress of fetching the embedded model's weights on first use. */
   onModelProgress?: (progress: ModelFetchProgress) => void;
+  /** Workflow code bundled once with `bundleWorkflowCode` (tests share one); else bundled at start. */
+  workflowBundle?: WorkflowBundle;
 }
 
 /** A running Steward worker (and compute nodes), with the server it runs against. */
@@ -62,10 +65,7 @@ function resolveConfig(options: CreateWorkerOptions): LoadedConfig {
   const { config, baseDir } = options;
   if (config === undefined) return loadConfig();
   if (typeof config === 'string') return loadConfig(config);
-  // What loadConfig returned parses again to the same values; its source stays.
-  const { source, ...input } = config as LoadedConfig;
-  const parsed = parseConfig(input, source ?? 'config', baseDir);
-  return source ? { ...parsed, source } : parsed;
+  return isLoadedConfig(config) ? config : parseConfig(config, 'config', baseDir);
 }
 
 let runtimeInstalled = false;
@@ -111,6 +111,7 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<S
       tools: options.tools,
       computeNodes: options.computeNodes,
       onModelProgress: options.onModelProgress,
+      workflowBundle: options.workflowBundle,
     });
   } catch (err) {
     await server?.stop();
