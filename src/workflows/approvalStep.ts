@@ -178,6 +178,12 @@ function checkEdit(
   if (bytes > MAX_EDIT_BYTES) return `edits are ${bytes} bytes; at most ${MAX_EDIT_BYTES} may be sent`;
   const edited = editedInput(request, edits);
   if (typeof edited === 'string') return edited;
+  try {
+    // the handler computes it again: it must not be able to throw there
+    callDigest({ tool: request.action.tool, input: edited.input }, request.binding!);
+  } catch (err) {
+    return `the edited call cannot be recorded: ${String(err)}`;
+  }
   const verdict = evaluateAction(spec.policy, request.action.tool, spec.agent.tools, carried, {
     agent: spec.agent.name,
     principal: spec.principal,
