@@ -3,6 +3,7 @@ import type { ModelProvider } from '../providers/types';
 import type { BlobStore } from '../stores/blobStore';
 import type { ToolRegistry } from '../tools/registry';
 import { createModelActivity } from './model';
+import { createSpendActivity, type SpendActivityDeps } from './spend';
 import { createTaskActivity, type TaskActivityDeps } from './task';
 import { createToolActivity } from './tool';
 
@@ -22,11 +23,15 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 /**
- * The `steward` queue's activities: the steps, and resolving a start request from the worker's own
- * agents and configuration (compute nodes run steps only).
+ * The `steward` queue's activities: the steps, resolving a start request from the worker's own
+ * agents and configuration, and reserving spend in the shared ledgers (compute nodes run steps only).
  */
-export function createStewardActivities(deps: ActivityDeps & TaskActivityDeps) {
-  return { ...createActivities(deps), resolveTask: createTaskActivity(deps) };
+export function createStewardActivities(deps: ActivityDeps & TaskActivityDeps & SpendActivityDeps) {
+  return {
+    ...createActivities(deps),
+    resolveTask: createTaskActivity(deps),
+    reserveSpend: createSpendActivity(deps),
+  };
 }
 
 export type StepActivities = ReturnType<typeof createActivities>;

@@ -56,6 +56,13 @@ function stricterLimits(...layers: (Partial<TaskLimits> | undefined)[]): TaskLim
   return out as TaskLimits;
 }
 
+/** The config's daily caps in the ledgers' terms. */
+function sharedBudgets(budgets: NonNullable<StewardConfig['budgets']>): TaskSpec['budgets'] {
+  const cap = (c?: { dailyUsd?: number; dailyTokens?: number }) =>
+    c && { usd: c.dailyUsd, tokens: c.dailyTokens };
+  return { principal: cap(budgets.principal), agent: cap(budgets.agent) };
+}
+
 export function policyHash(policy: TaskSpec['policy']): string {
   return createHash('sha256').update(canonicalJson(policy)).digest('hex');
 }
@@ -138,6 +145,7 @@ export function resolveTaskSpec(
     policy,
     policyHash: policyHash(policy),
     ...(base.source ? { policySource: base.source } : {}),
+    ...(config.budgets ? { budgets: sharedBudgets(config.budgets) } : {}),
     models: config.models,
     computeNodes: config.computeNodes,
     preference: config.preference,

@@ -197,6 +197,18 @@ export const policySchema = z
     }
   });
 
+/** A daily cap shared by every task of one principal (or one agent); an absent field is not capped. */
+const dailyCapSchema = z
+  .object({
+    dailyUsd: z.number().min(0).max(1_000_000).optional(),
+    dailyTokens: z.number().int().min(0).max(1e12).optional(),
+  })
+  .strict();
+
+export const budgetsSchema = z
+  .object({ principal: dailyCapSchema.optional(), agent: dailyCapSchema.optional() })
+  .strict();
+
 export const configSchema = z
   .object({
     temporal: z
@@ -233,6 +245,8 @@ export const configSchema = z
     // prefault: an absent section is parsed as {}, so each field's own default applies (written once)
     policy: policySchema.prefault({}),
     limits: limitsSchema.prefault({}),
+    /** Spend caps that hold across tasks (the ledgers); per task, see `limits.budgetUsd`. */
+    budgets: budgetsSchema.optional(),
     /** Agents declared here (README: Agents and tools); checked like built-in agents. */
     agents: z.array(agentEntrySchema(limitsNarrowingSchema)).max(200).default([]),
     /** YAML files of agents, relative to this file (`agents/*.yaml`): each holds one agent or a list. */

@@ -1,6 +1,7 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
   isCancellation,
@@ -100,10 +101,10 @@ class AgentTask {
     task.setStatus('running', spec.carried ? `continued (run ${carried.runs})` : 'started');
     try {
       task.result = spec.agent.plan ? await this.runPlan() : await this.runFreeLoop();
-      return this.finish('completed', 'completed');
+      return await this.end('completed', 'completed');
     } catch (err) {
-      if (err instanceof StopTask) return this.finish(err.reason, err.detail);
-      if (isCancellation(err)) return this.finish('cancelled', task.cancelDetail());
+      if (err instanceof StopTask) return this.end(err.reason, err.detail);
+      if (isCancellation(err)) return this.end('cancelled', task.cancelDetail());
       if (err instanceof TemplateError) {
         throw ApplicationFailure.nonRetryable(
           `agent ${spec.agent.name} has a broken plan: ${err.message}`,
@@ -206,6 +207,7 @@ class AgentTask {
     if (!workflowInfo().continueAsNewSuggested && !(perRun && task.stepsThisRun >= perRun)) return;
     if (task.cancelRequest) throw new StopTask('cancelled', task.cancelDetail());
     await condition(allHandlersFinished);
+    await task.deliverSignals();
     task.audit('task.continued', { run: task.carried.runs + 1 });
     await continueAsNew<typeof agentRun>({
       ...task.spec,
@@ -263,6 +265,12 @@ class AgentTask {
       });
       task.stepScope?.cancel();
     });
+  }
+
+  /** Delivers what the run still owes other workflows (ledger settlements), then finishes. */
+  private async end(reason: StopReason, detail: string): Promise<TaskResult> {
+    await CancellationScope.nonCancellable(() => this.task.deliverSignals());
+    return this.finish(reason, detail);
   }
 
   private finish(reason: StopReason, detail: string): TaskResult {

@@ -17,6 +17,7 @@ import type {
   ToolDescriptor,
 } from '../shared/types';
 import type { AuditEntry } from '../audit/chain';
+import type { DailyCap } from '../policies/ledger';
 import type { ApprovalRequest } from '../policies/approval';
 import type { Health } from '../policies/routing';
 import type { Policy, PolicyNarrowing } from '../policies/types';
@@ -102,6 +103,8 @@ export interface TaskSpec {
   policyHash?: string;
   /** The policy file the policy was read from, and the sha256 of its bytes then (absent: the inline policy). */
   policySource?: { file: string; sha256: string };
+  /** Daily caps shared with every task of the same principal, or of the same agent (the ledgers). */
+  budgets?: { principal?: DailyCap; agent?: DailyCap };
   carried?: CarriedState;
 }
 

@@ -1,1 +1,2 @@
 export { agentRun } from './agentRun';
+export { ledger } from './ledger';

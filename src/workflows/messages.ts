@@ -2,6 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { AuditEntry } from '../audit/chain';
 import type { ApprovalDecisionInput, ApprovalOutcome } from '../policies/approval';
+import type { LedgerState, ReserveAnswer, ReserveRequest } from '../policies/ledger';
 import type { TaskState } from './contract';
 
 /** Longest identity and reason a message may carry: anything a person types fits, a payload does not. */
@@ -57,3 +58,22 @@ export function parseMessage<T>(
   const path = issue.path.length ? issue.path.join('.') : 'message';
   return { ok: false, problem: `${path}: ${issue.message}`.slice(0, 300) };
 }
+
+// ---- the spend ledger (one workflow per principal and per agent) --------------------------------
+
+/** Reserves a step's most expensive outcome before it starts; answered with the grant or why not. */
+export const reserveUpdate = defineUpdate<ReserveAnswer, [ReserveRequest]>('reserve');
+/** What the step really cost (or 0 if it never ran); replaces its reservation. */
+export const settleSignal = defineSignal<[{ id: string; usd: number; tokens: number }]>('settle');
+export const ledgerQuery = defineQuery<LedgerState>('ledger');
+
+const amount = z.number().finite().min(0).max(1e12);
+export const reserveRequestSchema = z.object({
+  id: z.string().min(1).max(500),
+  taskId: z.string().min(1).max(300),
+  usd: amount,
+  tokens: amount,
+  cap: z.object({ usd: amount.optional(), tokens: amount.optional() }),
+  expiresAt: z.number().finite().min(0).max(8.64e15),
+});
+export const settleInputSchema = z.object({ id: z.string().min(1).max(500), usd: amount, tokens: amount });

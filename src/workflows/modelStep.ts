@@ -12,6 +12,7 @@ import {
 import { chooseModelRoutes } from '../policies/routing';
 import { mayHaveBeenBilled, StopTask } from './failures';
 import { callModel, MODEL_OPTIONS, TRANSCRIPT_INLINE_BYTES } from './options';
+import { reserveShared } from './spend';
 import type { TaskContext } from './taskContext';
 import type { TranscriptMessage } from './contract';
 
@@ -93,10 +94,19 @@ export async function askModel(
     promptBytesBound({ transcriptBase, messages, tools }) + (allowFinish ? FINISH_SCHEMA_BYTES : 0),
     messages.length + tools.length + 1,
   );
-  const outcome = await task.tryEach(routes, (route) => {
+  let sharedDenial: string | undefined;
+  const outcome = await task.tryEach(routes, async (route) => {
     const remaining = spec.limits.budgetUsd - carried.spendUsd;
     const reservation = reserveModelCall(route.price, remaining, inputTokensBound, stepMaxOutputTokens);
     if (!reservation) return { skip: true };
+    // the shared daily caps: a route they cannot afford is skipped, so a cheaper one is tried next
+    const tokens = inputTokensBound + reservation.maxOutputTokens;
+    const hold = await reserveShared(task, route.id, reservation.reservedUsd, tokens);
+    if (hold && 'denied' in hold) {
+      sharedDenial = hold.denied;
+      task.audit('budget.denied', { route: route.id, reason: hold.denied });
+      return { skip: true };
+    }
     return {
       run: async () => {
         const step = task.beginStep(`model: ${route.model} via ${route.provider}`);
@@ -123,11 +133,18 @@ export async function askModel(
             [stepInput],
           ),
         );
-        settleModelCall(task, route, out, reservation.reservedUsd);
+        settleModelCall(task, route, out, reservation.reservedUsd, (costUsd) =>
+          hold?.settle(costUsd, out.usage ? out.usage.inputTokens + out.usage.outputTokens : tokens),
+        );
         return out;
       },
       onFailure: (err) => {
-        if (task.hardened && mayHaveBeenBilled(err)) chargeUnsettled(task, route.id, reservation.reservedUsd);
+        if (task.hardened && mayHaveBeenBilled(err)) {
+          chargeUnsettled(task, route.id, reservation.reservedUsd);
+          hold?.settle(reservation.reservedUsd, tokens);
+        } else {
+          hold?.settle(0, 0);
+        }
       },
     };
   });
@@ -139,21 +156,26 @@ export async function askModel(
     return outcome.ok;
   }
   if (!outcome.affordable) {
-    throw new StopTask('budget_exhausted', `no model call fits in the $${spec.limits.budgetUsd} budget`);
+    throw new StopTask(
+      'budget_exhausted',
+      sharedDenial ?? `no model call fits in the $${spec.limits.budgetUsd} budget`,
+    );
   }
   throw new StopTask('provider_failure', `every model route failed; last error: ${task.lastError}`);
 }
 
-/** Charges a call its real cost (its reservation when the endpoint reported no usage). */
+/** Charges a call its real cost (its reservation when the endpoint reported no usage), here and in the shared ledgers. */
 function settleModelCall(
   task: TaskContext,
   route: ModelRoute,
   out: ModelStepOutput,
   reservedUsd: number,
+  settleShared: (costUsd: number) => void,
 ): void {
   const { carried, spec } = task;
   const costUsd = roundUsd(out.usage ? costOfUsage(route.price, out.usage) : reservedUsd);
   carried.spendUsd = roundUsd(carried.spendUsd + costUsd);
+  settleShared(costUsd);
   carried.health[route.id] = { consecutiveFailures: 0 };
   task.audit('model.called', {
     route: route.id,

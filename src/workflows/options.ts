@@ -37,3 +37,12 @@ export const { resolveTask } = proxyLocalActivities<StewardActivities>({
   startToCloseTimeout: '30s',
   retry: { ...retry, maximumAttempts: 5 },
 });
+/**
+ * Reserving waits for the ledger workflow's answer, so it is a normal activity: as a local activity
+ * it would hold the task's workflow slot while the ledger needs one, and many tasks would deadlock.
+ */
+export const { reserveSpend } = proxyActivities<StewardActivities>({
+  startToCloseTimeout: '30s',
+  retry: { ...retry, maximumAttempts: 10 },
+  summary: 'reserve spend in the shared ledger',
+});

@@ -39,6 +39,8 @@ export class TaskContext {
   cancelRequest?: { reason?: string; identity?: string };
   stepScope?: CancellationScope;
   stepsThisRun = 0;
+  /** Signals to other workflows (ledger settlements) not yet delivered: awaited before the run ends. */
+  readonly pendingSignals: Promise<unknown>[] = [];
   /** Approvals bind the whole call: tool definition, arguments, policy (see approvalStep.ts). */
   bindsCalls = false;
 
@@ -105,18 +107,18 @@ export class TaskContext {
    */
   async tryEach<C extends { id: string }, R>(
     candidates: C[],
-    attempt: (candidate: C) => Attempt<R>,
+    attempt: (candidate: C) => Attempt<R> | Promise<Attempt<R>>,
   ): Promise<{ ok: R } | { affordable: boolean }> {
     let affordable = false;
     for (const candidate of candidates) {
-      const plan = attempt(candidate);
+      const plan = await attempt(candidate);
       if (plan.skip) continue;
       affordable = true;
       try {
         return { ok: await plan.run() };
       } catch (err) {
-        if (err instanceof StopTask) throw err;
         plan.onFailure?.(err);
+        if (err instanceof StopTask) throw err;
         this.stepFailed(err, candidate);
       }
     }
@@ -160,6 +162,11 @@ export class TaskContext {
   cancelDetail(): string {
     const by = this.cancelRequest?.identity ? ` by ${this.cancelRequest.identity}` : '';
     return `cancelled${by}${this.cancelRequest?.reason ? `: ${this.cancelRequest.reason}` : ''}`;
+  }
+
+  /** Waits until every signal this run sent has been delivered; call before the run ends. */
+  async deliverSignals(): Promise<void> {
+    while (this.pendingSignals.length) await Promise.all(this.pendingSignals.splice(0));
   }
 
   // ---- what the outside sees -------------------------------------------------------------------------

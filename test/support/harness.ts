@@ -72,6 +72,7 @@ export class Harness {
   private running: Promise<void>[] = [];
   private connection?: NativeConnection;
   private providers = new Map<string, ModelProvider>();
+  private ledgerClient?: Client;
   /** A steward worker per distinct configuration: the worker, not the caller, owns a task's rules. */
   private readonly queues = new Map<string, Promise<string>>();
 
@@ -114,6 +115,7 @@ export class Harness {
       ...Object.entries(this.options.providers ?? {}),
     ]);
     this.connection = await NativeConnection.connect({ address: testAddress() });
+    this.ledgerClient = new Client({ connection: await Connection.connect({ address: testAddress() }) });
     this.queues.set(JSON.stringify(config), this.startStewardWorker(config, this.taskQueue));
     await this.queues.get(JSON.stringify(config));
     if (this.options.computeNode !== false) {
@@ -144,6 +146,7 @@ export class Harness {
       tools: this.tools,
       blobs: this.blobs,
       logger: pino({ level: 'silent' }),
+      ledger: { client: this.ledgerClient!, taskQueue },
     });
     const worker = await createStewardWorker({
       connection: this.connection!,
@@ -194,6 +197,7 @@ export class Harness {
     for (const w of this.workers) w.shutdown();
     await Promise.all(this.running);
     await this.client?.close();
+    await this.ledgerClient?.connection.close();
     await this.connection?.close();
     await Promise.all([this.mock.stop(), this.mock2.stop()]);
   }
