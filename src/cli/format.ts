@@ -46,6 +46,7 @@ export function approvalText(
     `      ${input}`,
     `    approvers: ${pending.approvers.join(', ')} · quorum ${pending.quorum} · deadline ${pending.deadline}`,
     `    digest: ${pending.digest}`,
+    ...(pending.binding ? [`    tool definition: sha256 ${pending.binding.definitionHash}`] : []),
   ].join('\n');
 }
 

@@ -78,6 +78,8 @@ export function parseConfig(
   if (declared.problems.length > 0) throw new ConfigError(declared.problems.join('\n'));
   config.agents = declared.agents;
   config.agentFiles = [];
+  for (const server of Object.values(config.mcpServers))
+    if (server.cwd) server.cwd = resolve(baseDir, server.cwd);
   loaded.add(config);
   return config;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentEntrySchema } from './agentSchema';
+import { mcpServersSchema } from './mcpSchema';
 
 const trust = z.enum(['local', 'private', 'public']);
 const dataClass = z.enum(['public', 'internal', 'confidential']);
@@ -251,6 +252,8 @@ export const configSchema = z
     agents: z.array(agentEntrySchema(limitsNarrowingSchema)).max(200).default([]),
     /** YAML files of agents, relative to this file (`agents/*.yaml`): each holds one agent or a list. */
     agentFiles: z.array(z.string().min(1)).max(100).default([]),
+    /** MCP servers whose tools the worker offers as `<server>__<tool>`. */
+    mcpServers: mcpServersSchema,
     preference: z.enum(['cost', 'latency', 'privacy']).default('cost'),
     tools: z
       .object({

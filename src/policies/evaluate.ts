@@ -75,6 +75,15 @@ export function evaluateAction(
       reason: `${toolName} would touch ${dataClass} data, above the policy's ceiling (${policy.dataCeiling})`,
     };
   }
+  // A tool whose input may leave (an open-world MCP tool reaches `public`) is a route for the task's
+  // data: the data boundaries apply to it as to a model route. Absent in older histories.
+  if (tool.reach && !policy.dataBoundaries[state.dataClass].includes(tool.reach)) {
+    return {
+      decision: 'deny',
+      ruleIds: ['builtin/data-boundary'],
+      reason: `${toolName} may send its input to ${tool.reach} parties, where the task's ${state.dataClass} data may not go`,
+    };
+  }
   const verdict =
     policy.evaluation === 'strictest'
       ? strictest(policy, policy.rules, tool, dataClass, context, fallback(policy, tool, dataClass))!

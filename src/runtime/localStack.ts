@@ -11,7 +11,10 @@ import type { LoadedConfig } from '../config/load';
 import { createProviders, type ProviderSetup } from '../providers';
 import type { ModelProvider } from '../providers/types';
 import { builtinTools } from '../tools/builtin';
-import { ToolRegistry, type ToolDefinition } from '../tools/registry';
+import { McpTools, type McpServerStatus } from '../tools/mcp/source';
+import { acceptedMcpTools } from '../tools/mcp/pinnedTools';
+import type { ToolDefinition } from '../tools/registry';
+import { WorkerToolRegistry } from '../tools/workerRegistry';
 import { BlobStore } from '../stores/blobStore';
 import { startDevServer, type DevServer } from './devServer';
 import { ensureTemporalCli } from './temporalCli';
@@ -56,10 +59,19 @@ export function toolRegistry(
   config: LoadedConfig,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   extra: ToolDefinition<any, any>[] = [],
-): ToolRegistry {
+): WorkerToolRegistry {
   mkdirSync(config.tools.workspace, { recursive: true });
   const protectedPaths = [config.dataDir, ...(config.source ? [config.source] : [])];
-  return new ToolRegistry().register(...builtinTools({ ...config.tools, protectedPaths }), ...extra);
+  return new WorkerToolRegistry().register(...builtinTools({ ...config.tools, protectedPaths }), ...extra);
+}
+
+/**
+ * The tools as this install declares them, for checks made without a worker (the CLI's, before it
+ * starts a task): the built-ins and the MCP tools as accepted, without connecting to any server.
+ */
+export function declaredTools(config: LoadedConfig): WorkerToolRegistry {
+  const accepted = acceptedMcpTools(config.mcpServers, config.dataDir);
+  return toolRegistry(config, accepted.tools).explainMissing((name) => accepted.reasonFor(name));
 }
 
 /** An agent this install runs, and where it was defined: `built-in`, the file, or `program`. */
@@ -100,7 +112,9 @@ export function agentRegistry(config: LoadedConfig, extra: AgentDefinition[] = [
 export interface Workers {
   providers: Map<string, ModelProvider>;
   agents: AgentRegistry;
-  tools: ToolRegistry;
+  tools: WorkerToolRegistry;
+  /** Each configured MCP server: connected or why not, and its tools, offered or why not. */
+  mcpServers: McpServerStatus[];
   stop(): Promise<void>;
 }
 
@@ -123,8 +137,18 @@ export async function runWorkers(
   options: WorkerSetup = {},
 ): Promise<Workers> {
   const agents = agentRegistry(config, options.agents);
-  const tools = toolRegistry(config, options.tools);
-  const providers = await createProviders(config, options);
+  // MCP servers connect now (each bounded by its timeout): one that fails leaves its tools out, with the reason.
+  const mcp = await McpTools.connect(config.mcpServers, { dataDir: config.dataDir, logger });
+  let tools: WorkerToolRegistry;
+  let providers: Map<string, ModelProvider>;
+  try {
+    tools = toolRegistry(config, [...(options.tools ?? []), ...mcp.tools()]);
+    tools.explainMissing((name) => mcp.reasonFor(name));
+    providers = await createProviders(config, options);
+  } catch (err) {
+    await mcp.close();
+    throw err;
+  }
   const { namespace, taskQueue } = config.temporal;
   // the spend ledgers are workflows beside the tasks: reserving in one is a client update
   const clientConnection = await Connection.connect({ address });
@@ -159,10 +183,12 @@ export async function runWorkers(
     providers,
     agents,
     tools,
+    mcpServers: mcp.report(),
     async stop() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled(running);
       await connection.close();
+      await mcp.close();
       await clientConnection.close();
       await Promise.all([...providers.values()].map((p) => p.close?.()));
     },

@@ -24,6 +24,11 @@ export interface ToolDescriptor {
    * one. Absent in older histories (then computed from the fields above).
    */
   definitionHash?: string;
+  /**
+   * The least private tier the tool's input may reach beyond Steward (an open-world MCP tool's:
+   * `public`); the policy's data boundaries apply to it as to a model route. Absent: it keeps its input.
+   */
+  reach?: TrustTier;
 }
 
 /** A fixed plan. Strings may hold `{{input.x}}` / `{{steps.id.output.y}}` / `{{steps.id.text}}`. */

@@ -9,6 +9,7 @@ import { node } from './node';
 import { policy } from './policy';
 import { run } from './run';
 import { status } from './status';
+import { tools } from './tools';
 import { worker } from './worker';
 
 /** Every command of the steward CLI, in the order the usage lists them. */
@@ -24,5 +25,6 @@ export const COMMANDS: readonly Command[] = [
   list,
   policy,
   agents,
+  tools,
   models,
 ];

@@ -4,7 +4,7 @@ import { resolveTaskSpec } from '../../activities/taskSpec';
 import type { AgentDefinition } from '../../agents/definition';
 import { currentUser, type LoadedConfig } from '../../config/load';
 import { newTaskId } from '../../runtime/client';
-import { agentRegistry, toolRegistry } from '../../runtime/localStack';
+import { agentRegistry, declaredTools } from '../../runtime/localStack';
 import type { TaskState } from '../../workflows/contract';
 import { refusalReason, resolvedInput } from '../approval';
 import { defineCommand, note, say, UsageError } from '../command';
@@ -33,7 +33,7 @@ export const run = defineCommand({
     const principal = options.as ?? currentUser();
     const request = { agent: agent.name, input: readInput(options), principal };
     // The worker resolves and checks the request again; checking here first gives a prompt error.
-    const spec = resolveTaskSpec(config, agents, toolRegistry(config), newTaskId(agent.name), request);
+    const spec = resolveTaskSpec(config, agents, declaredTools(config), newTaskId(agent.name), request);
     warnIfModelsTooSmall(config, agent);
 
     return withSession(options.detach ? connect(config) : connectOrEmbed(config), async (session) => {
