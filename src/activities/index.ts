@@ -5,13 +5,15 @@ import type { ToolRegistry } from '../tools/registry';
 import { createModelActivity } from './model';
 import { createSpendActivity, type SpendActivityDeps } from './spend';
 import { createTaskActivity, type TaskActivityDeps } from './task';
-import { createToolActivity } from './tool';
+import { createToolActivity, type ToolActivityDeps } from './tool';
 
 export interface ActivityDeps {
   providers: Map<string, ModelProvider>;
   tools: ToolRegistry;
   blobs: BlobStore;
   logger: Logger;
+  /** Set for a compute node's worker: its data ceiling (see ToolActivityDeps). */
+  node?: ToolActivityDeps['node'];
 }
 
 /** Every step's side effect, built from its dependencies so tests inject real local servers. */

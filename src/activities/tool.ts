@@ -4,12 +4,14 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { canonicalJson } from '../audit/canonicalJson';
+import { aboveDataClass } from '../policies/evaluate';
 import { ErrorTypes, failure } from '../errors';
 import type { BlobStore } from '../stores/blobStore';
 import { permanentFsReason } from '../tools/fsErrors';
 import type { ToolDefinition, ToolRegistry } from '../tools/registry';
 import { withHeartbeat } from './heartbeat';
-import type { ToolStepInput, ToolStepOutput } from '../workflows/contract';
+import type { DataClass, TrustTier } from '../shared/types';
+import type { TaskScope, ToolStepInput, ToolStepOutput } from '../workflows/contract';
 
 /** A tool's output larger than this (as canonical JSON) is not recorded: it belongs in a file, not in history. */
 export const MAX_TOOL_OUTPUT_BYTES = 8 * 1024 * 1024;
@@ -18,13 +20,16 @@ export interface ToolActivityDeps {
   tools: ToolRegistry;
   blobs: BlobStore;
   logger: Logger;
+  /** Set on a compute node: its trust tier and the data boundaries, so it refuses jobs above its ceiling. */
+  node?: { id: string; trust: TrustTier; boundaries: Record<DataClass, TrustTier[]> };
 }
 
 /** Runs one registered tool: the same activity serves the steward queue and compute-node queues. */
-export function createToolActivity({ tools, blobs, logger }: ToolActivityDeps) {
+export function createToolActivity({ tools, blobs, logger, node }: ToolActivityDeps) {
   return async function runTool(input: ToolStepInput): Promise<ToolStepOutput> {
     const tool = tools.get(input.tool);
     if (!tool) throw failure(ErrorTypes.NotRegistered, `no tool ${input.tool} on this worker`);
+    if (input.scope) checkScope(tool, input.scope, node);
     const parsed = tool.input.safeParse(await blobs.resolve(input.input));
     if (!parsed.success) {
       throw failure(
@@ -49,6 +54,24 @@ export function createToolActivity({ tools, blobs, logger }: ToolActivityDeps) {
     });
     return recordOutput(tool, output, blobs);
   };
+}
+
+/**
+ * The second line of enforcement: the workflow decided, the activity re-checks against the task's
+ * scope and this worker's own registry, and refuses (never retried) what falls outside it.
+ */
+function checkScope(tool: ToolDefinition, scope: TaskScope, node: ToolActivityDeps['node']): void {
+  const refuse = (why: string) => failure(ErrorTypes.ToolRejected, `out of the task's scope: ${why}`);
+  if (!scope.tools.includes(tool.name)) throw refuse(`the task may not use ${tool.name}`);
+  if (!scope.effects.includes(tool.effect))
+    throw refuse(`${tool.name} has effect ${tool.effect} here, which the task was not granted`);
+  if (scope.dataCeiling && aboveDataClass(tool.dataClass, scope.dataCeiling))
+    throw refuse(
+      `${tool.name} returns ${tool.dataClass} data, above the task's ceiling (${scope.dataCeiling})`,
+    );
+  if (node && !node.boundaries[scope.dataClass]?.includes(node.trust)) {
+    throw refuse(`compute node ${node.id} (${node.trust}) may not see ${scope.dataClass} data`);
+  }
 }
 
 /** A handler's own error: retried only if a retry might fix it (a file-system code that cannot change is final). */

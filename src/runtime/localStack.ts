@@ -3,7 +3,8 @@ import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { createStewardActivities } from '../activities';
+import { createActivities, createStewardActivities } from '../activities';
+import { DEFAULT_DATA_BOUNDARIES } from '../policies/evaluate';
 import { AgentRegistry, builtinAgents, type AgentDefinition } from '../agents';
 import { configAgentDefinitions, type ConfigAgent } from '../agents/fromConfig';
 import { AgentDefinitionError } from '../agents/validate';
@@ -171,10 +172,23 @@ export async function runWorkers(
       workflowBundle: options.workflowBundle,
     }),
   ];
+  const boundaries = config.policy.dataBoundaries ?? DEFAULT_DATA_BOUNDARIES;
   if (options.computeNodes !== false) {
     for (const node of config.computeNodes) {
       workers.push(
-        await createComputeNodeWorker({ connection, namespace, taskQueue: node.taskQueue, activities }),
+        await createComputeNodeWorker({
+          connection,
+          namespace,
+          taskQueue: node.taskQueue,
+          // each node refuses jobs whose data its trust tier may not see, whatever the workflow decided
+          activities: createActivities({
+            providers,
+            tools,
+            blobs: blobStoreFor(config),
+            logger,
+            node: { id: node.id, trust: node.trust, boundaries },
+          }),
+        }),
       );
     }
   }

@@ -10,6 +10,20 @@ import { StopTask } from './failures';
 import { digestOf } from './modelStep';
 import { DEFAULT_PICKUP_TIMEOUT_SECONDS, runTool, TOOL_OPTIONS } from './options';
 import type { TaskContext } from './taskContext';
+import type { TaskScope } from './contract';
+
+/** What the activity re-checks: the task's tools and their effects as resolved at start, and its data. */
+function scopeOf(task: TaskContext): TaskScope {
+  const { spec, carried } = task;
+  return {
+    principal: spec.principal,
+    tools: spec.agent.tools.map((t) => t.name),
+    effects: [...new Set(spec.agent.tools.map((t) => t.effect))],
+    dataClass: carried.dataClass,
+    ...(spec.policy.dataCeiling ? { dataCeiling: spec.policy.dataCeiling } : {}),
+    ...(spec.policyHash ? { policyHash: spec.policyHash } : {}),
+  };
+}
 
 export type ActionOutcome = { output: unknown } | { denied: string } | { failed: string };
 
@@ -74,7 +88,14 @@ async function runWorkerTool(
   idempotencyKey: string,
 ): Promise<ToolStepOutput | { failed: string }> {
   const step = task.beginStep(`tool: ${tool.name}`);
-  const stepInput = { taskId: task.spec.taskId, step, tool: tool.name, input, idempotencyKey };
+  const stepInput = {
+    taskId: task.spec.taskId,
+    step,
+    tool: tool.name,
+    input,
+    idempotencyKey,
+    scope: scopeOf(task),
+  };
   task.checkStepInput(`${tool.name} at step ${step}`, stepInput);
   let out: ToolStepOutput;
   try {
@@ -109,7 +130,14 @@ async function runCompute(
     return {
       run: async () => {
         const step = task.beginStep(`compute: ${tool.name} on ${node.id}`);
-        const stepInput = { taskId: spec.taskId, step, tool: tool.name, input, idempotencyKey };
+        const stepInput = {
+          taskId: spec.taskId,
+          step,
+          tool: tool.name,
+          input,
+          idempotencyKey,
+          scope: scopeOf(task),
+        };
         task.checkStepInput(`${tool.name} at step ${step}`, stepInput);
         const out = await task.inStepScope(() =>
           runTool.executeWithOptions(

@@ -15,6 +15,7 @@ import type {
   TaskLimits,
   TokenUsage,
   ToolDescriptor,
+  ToolEffect,
 } from '../shared/types';
 import type { AuditEntry } from '../audit/chain';
 import type { DailyCap } from '../policies/ledger';
@@ -179,6 +180,25 @@ export interface ToolStepInput {
   input: unknown;
   /** `workflowId:step`: the same on every retry and replay, so effects happen once. */
   idempotencyKey: string;
+  /** What the task may do, checked again by the activity (absent in older histories). */
+  scope?: TaskScope;
+}
+
+/**
+ * A task's scope as the activity re-checks it: a bug in workflow code cannot make a tool do more
+ * than the task's resolved spec allows, nor send data to a node that may not see it.
+ */
+export interface TaskScope {
+  principal: string;
+  /** The tools the task may use. */
+  tools: string[];
+  /** Their effects as recorded when the task started; a tool whose effect grew since is refused. */
+  effects: ToolEffect[];
+  /** The class of the data the task has seen so far: a compute node above it is refused. */
+  dataClass: DataClass;
+  /** The most sensitive data the task may touch (the policy's ceiling): a tool returning more is refused. */
+  dataCeiling?: DataClass;
+  policyHash?: string;
 }
 
 export interface ToolStepOutput {
