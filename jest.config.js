@@ -1,7 +1,9 @@
 /**
- * Two projects. `unit` (the pure core, activities against local servers, replay of recorded
+ * Three projects. `unit` (the pure core, activities against local servers, replay of recorded
  * histories) needs no Temporal server: its setup only bundles the workflow code. `integration`
  * (a real dev server, workers, the CLI end to end) starts one server for the whole suite.
+ * `cluster` (npm run test:cluster, run in band; not part of npm test) starts the production-shaped
+ * topology as processes: PostgreSQL, the Temporal server, two worker and two compute node processes.
  */
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 
@@ -24,6 +26,16 @@ module.exports = {
       testMatch: ['<rootDir>/test/{integration,e2e}/**/*.test.ts'],
       setupFiles: ['<rootDir>/test/support/setupRuntime.ts'],
       testTimeout: 120000,
+    },
+    {
+      displayName: 'cluster',
+      testEnvironment: 'node',
+      transform,
+      globalSetup: '<rootDir>/test/cluster/support/clusterSetup.ts',
+      globalTeardown: '<rootDir>/test/cluster/support/clusterTeardown.ts',
+      testMatch: ['<rootDir>/test/cluster/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/support/setupRuntime.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/cluster/support/timeout.ts'],
     },
   ],
 };

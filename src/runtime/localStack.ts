@@ -121,6 +121,11 @@ export interface Workers {
 
 export interface WorkerSetup extends ProviderSetup {
   computeNodes?: boolean;
+  /**
+   * Run the worker of the steward queue (default true). A compute node's process (`steward node`)
+   * runs its node's worker only: it neither runs tasks nor resolves them with its narrowed config.
+   */
+  stewardQueue?: boolean;
   /** Agents besides the built-ins and the config's (a program that embeds Steward brings its own). */
   agents?: AgentDefinition[];
   /** Tools besides the built-ins. */
@@ -163,15 +168,18 @@ export async function runWorkers(
     ledger: { client: new Client({ connection: clientConnection, namespace }), taskQueue },
   });
   const connection = await NativeConnection.connect({ address });
-  const workers: Worker[] = [
-    await createStewardWorker({
-      connection,
-      namespace,
-      taskQueue,
-      activities,
-      workflowBundle: options.workflowBundle,
-    }),
-  ];
+  const workers: Worker[] =
+    options.stewardQueue === false
+      ? []
+      : [
+          await createStewardWorker({
+            connection,
+            namespace,
+            taskQueue,
+            activities,
+            workflowBundle: options.workflowBundle,
+          }),
+        ];
   const boundaries = config.policy.dataBoundaries ?? DEFAULT_DATA_BOUNDARIES;
   if (options.computeNodes !== false) {
     for (const node of config.computeNodes) {

@@ -38,6 +38,7 @@ export async function runWorkerProcess(
     runWorkers(nodeConfig, server.address, getLogger(), {
       onModelProgress: modelProgressPrinter(),
       computeNodes,
+      stewardQueue: !onlyNode,
     }),
   );
   say(`worker running against ${server.address}; Ctrl-C stops it`);

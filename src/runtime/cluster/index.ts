@@ -446,7 +446,7 @@ export async function clusterUp(options: ClusterOptions): Promise<ClusterState> 
       tls: options.tls,
     });
     await time(timings, 'server', async () => {
-      const server = startServer(binaries, dir, state.configDir, logFile(state, 'temporal'), postgres);
+      const server = startServer(binaries, dir, state.configDir, logFile(state, 'temporal'));
       setRecord(state, server);
       writeState(state);
       await prepareNamespace(state, server);
@@ -612,13 +612,7 @@ export class ClusterControl {
     if (this.running('temporal')) throw new Error('the Temporal server is running');
     const state = this.state;
     const binaries = await ensureServerBinaries();
-    const server = startServer(
-      binaries,
-      state.dir,
-      state.configDir,
-      logFile(state, 'temporal'),
-      state.postgres,
-    );
+    const server = startServer(binaries, state.dir, state.configDir, logFile(state, 'temporal'));
     setRecord(state, server);
     writeState(state);
     await prepareNamespace(state, server);

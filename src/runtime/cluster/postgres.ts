@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { startDetached, waitFor, type ProcessRecord } from './processes';
 import { isRunning } from '../watchdog';
@@ -77,6 +86,9 @@ export function initPostgres(dataDir: string, settings: PostgresSettings): boole
   writeFileSync(pwfile, `${settings.password}\n`, { mode: 0o600 });
   try {
     if (as) {
+      // The cluster's directory is ours (mkdtemp makes it 0700): let the postgres user pass through it.
+      const parent = dirname(dataDir);
+      chmodSync(parent, statSync(parent).mode | 0o001);
       chownSync(dataDir, as.uid, as.gid);
       chownSync(pwfile, as.uid, as.gid);
       const reach = spawnSync('test', ['-w', dataDir], { uid: as.uid, gid: as.gid });

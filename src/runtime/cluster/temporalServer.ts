@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { TUNED_DYNAMIC_CONFIG } from '../devServer';
 import type { ServerBinaries } from './binaries';
-import { psql, type PostgresSettings } from './postgres';
+import type { PostgresSettings } from './postgres';
 import { startDetached, type ProcessRecord } from './processes';
 
 /** The name of the config file the server is started with (`--env steward` reads steward.yaml). */
@@ -162,23 +162,13 @@ export function setupSchema(binaries: ServerBinaries, postgres: PostgresSettings
   }
 }
 
-/**
- * Starts the server (all four services in one process) in its own process group.
- *
- * First it forgets the members an earlier run of it recorded: a restarted server bootstraps its
- * membership ring from the members that heartbeated in the last 20 s, and seeded with its own dead
- * predecessors its matching service answers "Not enough hosts to serve the request" for about a
- * minute (measured: a restart took 69 s to serve polls, 1.3 s with the rows removed). No other
- * server shares this database, so every recorded member is a dead one of ours.
- */
+/** Starts the server (all four services in one process) in its own process group. */
 export function startServer(
   binaries: ServerBinaries,
   dir: string,
   configDir: string,
   log: string,
-  postgres: PostgresSettings,
 ): ProcessRecord {
-  psql(postgres, 'temporal', 'DELETE FROM cluster_membership');
   return startDetached({
     name: 'temporal',
     command: binaries.server,
