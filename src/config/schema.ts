@@ -92,7 +92,8 @@ export const modelRouteSchema = z
         outputPerMTok: z.number().min(0).max(MAX_PRICE_PER_MTOK),
       })
       .strict()
-      .default({ inputPerMTok: 0, outputPerMTok: 0 }),
+      // no default: a model whose price is unknown is never treated as free (it is not routed to)
+      .optional(),
     latencyMs: z.number().positive().max(MAX_MS).optional(),
     /** Size in billions of parameters, so agents can say which model they need. */
     parametersB: z.number().positive().max(1_000_000).optional(),

@@ -57,7 +57,7 @@ export function chooseModelRoutes(
   const describe = (r: ModelRoute): Candidate => ({
     id: r.id,
     trust: r.trust,
-    cost: r.price.inputPerMTok + r.price.outputPerMTok,
+    cost: r.price ? r.price.inputPerMTok + r.price.outputPerMTok : Infinity,
     latencyMs: r.latencyMs ?? 1000,
   });
   return order(routes, describe, dataClass, policy, preference, health);

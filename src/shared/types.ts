@@ -69,7 +69,8 @@ export interface ModelRoute {
   provider: string;
   model: string;
   trust: TrustTier;
-  price: Price;
+  /** Absent when unknown: such a route is never used, rather than treated as free. */
+  price?: Price;
   /** Typical latency, for the `latency` preference. */
   latencyMs?: number;
 }

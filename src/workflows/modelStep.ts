@@ -95,9 +95,16 @@ export async function askModel(
     messages.length + tools.length + 1,
   );
   let sharedDenial: string | undefined;
+  const unpriced: string[] = [];
   const outcome = await task.tryEach(routes, async (route) => {
+    const { price } = route;
+    if (!price) {
+      unpriced.push(route.id);
+      task.audit('route.unpriced', { route: route.id });
+      return { skip: true }; // an unknown price is not a free one
+    }
     const remaining = spec.limits.budgetUsd - carried.spendUsd;
-    const reservation = reserveModelCall(route.price, remaining, inputTokensBound, stepMaxOutputTokens);
+    const reservation = reserveModelCall(price, remaining, inputTokensBound, stepMaxOutputTokens);
     if (!reservation) return { skip: true };
     // the shared daily caps: a route they cannot afford is skipped, so a cheaper one is tried next
     const tokens = inputTokensBound + reservation.maxOutputTokens;
@@ -155,6 +162,12 @@ export async function askModel(
     }
     return outcome.ok;
   }
+  if (!outcome.affordable && unpriced.length === routes.length) {
+    throw new StopTask(
+      'no_route',
+      `no model route has a known price (${unpriced.join(', ')}): set models[].price`,
+    );
+  }
   if (!outcome.affordable) {
     throw new StopTask(
       'budget_exhausted',
@@ -173,7 +186,7 @@ function settleModelCall(
   settleShared: (costUsd: number) => void,
 ): void {
   const { carried, spec } = task;
-  const costUsd = roundUsd(out.usage ? costOfUsage(route.price, out.usage) : reservedUsd);
+  const costUsd = roundUsd(out.usage && route.price ? costOfUsage(route.price, out.usage) : reservedUsd);
   carried.spendUsd = roundUsd(carried.spendUsd + costUsd);
   settleShared(costUsd);
   carried.health[route.id] = { consecutiveFailures: 0 };

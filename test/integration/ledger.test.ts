@@ -92,4 +92,35 @@ describe('spend that holds across tasks', () => {
     const audit = await harness.client.audit(result.taskId);
     expect(audit.find((e) => e.kind === 'budget.denied')?.data).toMatchObject({ route: 'gold' });
   });
+
+  test('a model with an unknown price is not used: never treated as free', async () => {
+    harness.mock.otherwise({ tool: 'finish', args: { result: 'unpriced' } });
+    harness.mock2.otherwise({
+      tool: 'finish',
+      args: { result: 'priced' },
+      usage: { prompt: 10, completion: 10 },
+    });
+    const config = harness.config();
+    config.preference = 'latency';
+    config.models = [
+      { id: 'mystery', provider: 'mock', model: 'm', trust: 'public', latencyMs: 1 },
+      {
+        id: 'known',
+        provider: 'mock2',
+        model: 'k',
+        trust: 'public',
+        latencyMs: 500,
+        price: { inputPerMTok: 1, outputPerMTok: 1 },
+      },
+    ];
+    const result = await (await harness.launch(harness.spec(answerer, {}, config))).result();
+    expect(result).toMatchObject({ status: 'completed', result: 'priced' });
+    const audit = await harness.client.audit(result.taskId);
+    expect(audit.find((e) => e.kind === 'route.unpriced')?.data).toEqual({ route: 'mystery' });
+
+    config.models = [config.models[0]!];
+    const stopped = await (await harness.launch(harness.spec(answerer, {}, config))).result();
+    expect(stopped).toMatchObject({ status: 'stopped', stopReason: 'no_route' });
+    expect(stopped.detail).toBe('no model route has a known price (mystery): set models[].price');
+  });
 });

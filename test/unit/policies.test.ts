@@ -406,7 +406,7 @@ describe('routing', () => {
         id: r.id,
         taskQueue: `q-${r.id}`,
         trust: r.trust,
-        pricePerJobUsd: r.price.inputPerMTok,
+        pricePerJobUsd: r.price!.inputPerMTok,
       }));
       expect(
         chooseComputeNodes(nodes, 'confidential', boundaries, preferences[i % 3]!, health).every(
