@@ -22,6 +22,9 @@ export type { CreateWorkerOptions, StewardWorker } from './runtime/stewardWorker
 export { StewardClient, TaskNotFound, newTaskId } from './runtime/client';
 export type { TaskSummary } from './runtime/client';
 
+export { acceptMcpServer } from './tools/mcp/accept';
+export type { AcceptedTool } from './tools/mcp/accept';
+export type { McpServerStatus } from './tools/mcp/source';
 export { ConfigError, loadConfig, parseConfig } from './config/load';
 export type { LoadedConfig } from './config/load';
 export type { StewardConfig, StewardConfigInput } from './config/schema';

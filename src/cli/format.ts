@@ -1,6 +1,7 @@
 import type { ModelFetchProgress } from '../weights';
 import type { AuditEntry } from '../audit/chain';
 import type { TaskSummary } from '../runtime/client';
+import type { McpServerStatus } from '../tools/mcp/source';
 import type { TaskResult, TaskState } from '../workflows/contract';
 
 export const usd = (value: number): string => `$${value.toFixed(6)}`;
@@ -48,6 +49,18 @@ export function approvalText(
     `    digest: ${pending.digest}`,
     ...(pending.binding ? [`    tool definition: sha256 ${pending.binding.definitionHash}`] : []),
   ].join('\n');
+}
+
+/** One line per MCP server (its tools, or why it is unavailable), then one per tool it does not offer. */
+export function mcpStatusLines(servers: McpServerStatus[]): string[] {
+  return servers.flatMap((server) => {
+    if (!server.connected) return [`MCP server ${server.server}: unavailable: ${server.reason}`];
+    const offered = server.tools.filter((t) => t.available).length;
+    return [
+      `MCP server ${server.server}: ${offered} of ${server.tools.length} tools offered`,
+      ...server.tools.filter((t) => !t.available).map((t) => `  ${t.name}: ${t.reason}`),
+    ];
+  });
 }
 
 export function resultText(result: TaskResult, seconds: number): string {

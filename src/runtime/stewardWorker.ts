@@ -4,6 +4,7 @@ import type { AgentDefinition } from '../agents/definition';
 import { isLoadedConfig, loadConfig, parseConfig, type LoadedConfig } from '../config/load';
 import type { StewardConfigInput } from '../config/schema';
 import type { ModelFetchProgress } from '../weights';
+import type { McpServerStatus } from '../tools/mcp/source';
 import type { ToolDefinition } from '../tools/registry';
 import { StewardClient } from './client';
 import type { DevServer } from './devServer';
@@ -55,6 +56,8 @@ export interface StewardWorker {
   readonly agents: string[];
   /** The names of the tools this worker runs. */
   readonly tools: string[];
+  /** Each configured MCP server: connected or why not, and its tools, offered or why not. */
+  readonly mcpServers: McpServerStatus[];
   /** A client for this worker's server, namespace and task queue; closed by `stop()`. */
   client(): Promise<StewardClient>;
   /** Stops the workers, closes the clients, and stops the dev server if this process started it. */
@@ -126,6 +129,7 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<S
     uiUrl,
     agents: workers.agents.list().map((a) => a.name),
     tools: workers.tools.names(),
+    mcpServers: workers.mcpServers,
     async client() {
       const client = await StewardClient.connect(
         serverAddress,

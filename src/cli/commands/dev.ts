@@ -9,7 +9,7 @@ import {
 import { getLogger } from '../../runtime/logger';
 import { installTemporalRuntime } from '../../runtime/temporalRuntime';
 import { defineCommand, note, portOption, say, UsageError } from '../command';
-import { modelProgressPrinter } from '../format';
+import { mcpStatusLines, modelProgressPrinter } from '../format';
 
 export const dev = defineCommand({
   name: 'dev',
@@ -50,6 +50,7 @@ export const dev = defineCommand({
       say(
         `Worker on task queue "${config.temporal.taskQueue}", compute nodes: ${config.computeNodes.map((n) => n.id).join(', ')}`,
       );
+      for (const line of mcpStatusLines(workers.mcpServers)) say(line);
       say('Run a task in another terminal: steward run notes-digest   (Ctrl-C here stops everything)');
       await new Promise<void>((resolve) => {
         onSignal = () => resolve();
