@@ -1,4 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import type { AgentDefinition } from '../../src/agents/definition';
+import { main } from '../../src/cli/main';
 import { ledgerId } from '../../src/activities/spend';
 import { committed, utcDay, type LedgerState } from '../../src/policies/ledger';
 import { ledgerQuery } from '../../src/workflows/messages';
@@ -53,6 +57,30 @@ describe('spend that holds across tasks', () => {
     const today = committed(state, utcDay(Date.now()));
     expect(today.usd).toBeLessThanOrEqual(0.01 + 1e-9);
     expect(today.usd).toBeCloseTo(spent, 6); // the ledger holds what the tasks were charged
+
+    // steward budget shows the same, with what is left under the cap
+    const configFile = join(harness.dir, 'budget.yaml');
+    writeFileSync(
+      configFile,
+      stringify({ budgets: { principal: { dailyUsd: 0.01 } }, dataDir: join(harness.dir, 'data') }),
+    );
+    const printed: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((line) => {
+      printed.push(String(line));
+      return true;
+    });
+    process.env.STEWARD_CONFIG = configFile;
+    try {
+      expect(await main(['budget', principal])).toBe(0);
+    } finally {
+      write.mockRestore();
+      delete process.env.STEWARD_CONFIG;
+    }
+    const text = printed.join('');
+    expect(text).toContain(`principal:${principal}`);
+    expect(text).toContain('cap $0.01 a day');
+    expect(text).toMatch(new RegExp(`spent\\s+\\$${spent.toFixed(6).replace('.', '\\.')}`));
+    expect(text).toContain('(0 steps running)');
   }, 120_000);
 
   test('a denied route falls back to a cheaper one before the task stops', async () => {

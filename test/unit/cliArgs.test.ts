@@ -28,6 +28,7 @@ test('the commands are the ones the CLI documents, each once', () => {
     'status',
     'list',
     'policy',
+    'budget',
     'agents',
     'tools',
     'models',

@@ -1,5 +1,6 @@
 import type { Command } from '../command';
 import { agents } from './agents';
+import { budget } from './budget';
 import { cancel } from './cancel';
 import { approve, reject } from './decide';
 import { dev } from './dev';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   status,
   list,
   policy,
+  budget,
   agents,
   tools,
   models,
