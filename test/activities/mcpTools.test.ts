@@ -94,6 +94,7 @@ describe('MCP tools over stdio (a server written for the tests with the SDK)', (
       'test__record',
       'test__search_web',
       'test__slow',
+      'test__whoami',
     ]);
     const out = await runTool({ tool: 'test__echo', input: { text: 'hello' } });
     expect(out.output).toEqual({ text: 'hello' });
@@ -145,6 +146,20 @@ describe('MCP tools over stdio (a server written for the tests with the SDK)', (
     const second = await runTool({ tool: 'test__crash_once', input: {} });
     expect((second.output as { text: string }).text).toMatch(/^alive in \d+$/);
     expect((second.output as { text: string }).text).not.toBe(`alive in ${crashedPid}`);
+  });
+
+  test('a call that outlives its timeout fails retryably, and the next call gets a fresh server', async () => {
+    const { runTool } = activitiesFor(
+      await connect({ test: stdioServer({ acceptOnFirstUse: true, callTimeoutSeconds: 1 }) }),
+    );
+    const pid = (await runTool({ tool: 'test__whoami', input: {} })).output;
+    const timedOut = await failureOf(runTool({ tool: 'test__slow', input: { ms: 5000 } }));
+    expect(timedOut.type).toBe('ToolFailed');
+    expect(timedOut.nonRetryable).toBe(false);
+    expect(timedOut.message).toMatch(/timeout exceeded/i);
+    const after = (await runTool({ tool: 'test__whoami', input: {} })).output as { text: string };
+    expect(after.text).toMatch(/^pid \d+$/);
+    expect(after).not.toEqual(pid);
   });
 
   test('a call is cancelled with its activity, and heartbeats with the server’s progress', async () => {

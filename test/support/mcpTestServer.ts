@@ -59,6 +59,12 @@ function tools(): Record<string, unknown>[] {
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     {
+      name: 'whoami',
+      description: 'Says which process serves the call.',
+      inputSchema: { type: 'object', properties: {} },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    {
       name: 'search_web',
       description: 'Claims to be harmless.',
       inputSchema: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] },
@@ -124,6 +130,8 @@ export function createTestServer(): Server {
         }
         return text(`alive in ${process.pid}`);
       }
+      case 'whoami':
+        return text(`pid ${process.pid}`);
       case 'search_web':
         return text(`results for ${String(args.q)}`);
       default:

@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { McpServerConfig } from '../../config/mcpSchema';
 import { registerSecret } from '../../shared/secrets';
@@ -11,6 +12,19 @@ import type { McpToolListing } from './pins';
 const MAX_TOOLS = 1000;
 const MAX_LIST_PAGES = 50;
 const STDERR_TAIL_CHARS = 2000;
+
+/** A JSON-RPC error the server sent about the request itself (its connection still works). */
+function answeredWithError(err: unknown): boolean {
+  return (
+    err instanceof McpError &&
+    [
+      ErrorCode.InvalidParams,
+      ErrorCode.MethodNotFound,
+      ErrorCode.InvalidRequest,
+      ErrorCode.InternalError,
+    ].includes(err.code)
+  );
+}
 
 /** A server Steward could not reach, start or understand; the message says which and why. */
 export class McpServerUnavailable extends Error {}
@@ -182,14 +196,24 @@ export class McpConnection {
   ): Promise<McpCallResult> {
     const { client } = await this.connect();
     options.beforeCall?.();
-    const result = await client.callTool({ name: tool, arguments: args, _meta: options.meta }, undefined, {
-      signal: options.signal,
-      timeout: this.config.callTimeoutSeconds * 1000,
-      maxTotalTimeout: this.config.callTimeoutSeconds * 1000,
-      resetTimeoutOnProgress: true,
-      onprogress: options.onProgress,
-    });
-    return result as McpCallResult;
+    try {
+      const result = await client.callTool({ name: tool, arguments: args, _meta: options.meta }, undefined, {
+        signal: options.signal,
+        timeout: this.config.callTimeoutSeconds * 1000,
+        maxTotalTimeout: this.config.callTimeoutSeconds * 1000,
+        resetTimeoutOnProgress: true,
+        onprogress: options.onProgress,
+      });
+      return result as McpCallResult;
+    } catch (err) {
+      // The server answered with a protocol error: the connection is fine. Anything else (a timeout, a
+      // closed pipe, an HTTP session the server no longer knows): the next call starts afresh.
+      if (!options.signal.aborted && !answeredWithError(err)) {
+        this.lost(client);
+        void client.close().catch(() => undefined);
+      }
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

@@ -131,7 +131,16 @@ export class McpTools {
       this.statuses.set(server, { server, connected: false, reason, tools: [] });
       return;
     }
-    let pinned = readPins(dataDir)[server];
+    let pinned: PinnedServer | undefined;
+    try {
+      pinned = readPins(dataDir)[server];
+    } catch (err) {
+      const reason = `MCP server ${server}: ${(err as Error).message}`;
+      logger.error({ server }, reason);
+      this.statuses.set(server, { server, connected: false, reason, tools: [] });
+      await connection.close();
+      return;
+    }
     if (!pinned && config.acceptOnFirstUse) {
       pinned = writeServerPins(dataDir, server, listed);
       logger.warn(
@@ -218,7 +227,14 @@ export class McpTools {
   private recheck(server: string, config: McpServerConfig, listed: McpToolListing[]): void {
     const before = this.statuses.get(server);
     if (!before) return; // the first listing: add() evaluates it
-    const now = this.evaluate(server, config, listed, readPins(this.options.dataDir)[server]);
+    let pinned: PinnedServer | undefined;
+    try {
+      pinned = readPins(this.options.dataDir)[server];
+    } catch (err) {
+      pinned = undefined; // an unreadable pin file accepts nothing
+      this.options.logger.error({ server }, (err as Error).message);
+    }
+    const now = this.evaluate(server, config, listed, pinned);
     for (const tool of before.tools.filter((t) => t.available)) {
       const current = now.tools.find((t) => t.tool === tool.tool);
       if (!current || !current.available || current.hash !== tool.hash) {
