@@ -35,3 +35,11 @@ export const chargeAgent: AgentDefinition = {
     { id: 'done', kind: 'finish', result: 'charge {{steps.charge.output.chargeId}}' },
   ],
 };
+
+/** Answers in one model call: the agent the worker-killed-mid-reservation test runs. */
+export const answerAgent: AgentDefinition = {
+  name: 'test-answerer',
+  description: 'answers in one model call',
+  instructions: 'Answer.',
+  tools: ['read_file'],
+};

@@ -1,6 +1,7 @@
 /**
  * A Steward worker in its own process, so a test can kill it with SIGKILL mid-step. Configured by
- * environment: TEMPORAL_ADDRESS, TASK_QUEUE, WORKSPACE, BLOB_DIR, STEWARD_TEST_BUNDLE, LEDGER_URL.
+ * environment: TEMPORAL_ADDRESS, TASK_QUEUE, WORKSPACE, BLOB_DIR, STEWARD_TEST_BUNDLE, LEDGER_URL, and
+ * optionally MODEL_URL (a priced model route) and DAILY_USD (a daily cap per principal).
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,9 @@ import { BlobStore } from '../../src/stores/blobStore';
 import { createStewardWorker } from '../../src/runtime/worker';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry } from '../../src/tools/registry';
-import { chargeAgent, slowCharge } from './slowCharge';
+import { answerAgent, chargeAgent, slowCharge } from './slowCharge';
+import { OpenAICompatibleProvider } from '../../src/providers/openaiCompatible';
+import { Client, Connection } from '@temporalio/client';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -26,17 +29,38 @@ async function main(): Promise<void> {
     ...builtinTools({ workspace: env('WORKSPACE'), httpAllowlist: [] }),
     slowCharge,
   );
-  // This worker's own rules: the charge tool needs no approval here.
+  // This worker's own rules: the charge tool needs no approval here. With MODEL_URL, a priced model
+  // route and, with DAILY_USD, a daily cap per principal (the spend ledger).
+  const modelUrl = process.env.MODEL_URL;
   const config = parseConfig({
     policy: { rules: [{ id: 'test/allow-charges', tools: ['slow_charge'], decision: 'allow' }] },
+    ...(modelUrl
+      ? {
+          providers: { mock: { kind: 'openai-compatible', baseURL: modelUrl } },
+          models: [
+            {
+              id: 'primary',
+              provider: 'mock',
+              model: 'mock-large',
+              price: { inputPerMTok: 1, outputPerMTok: 2 },
+            },
+          ],
+        }
+      : {}),
+    ...(process.env.DAILY_USD ? { budgets: { principal: { dailyUsd: Number(process.env.DAILY_USD) } } } : {}),
   });
+  const providers = new Map(
+    modelUrl ? [['mock', new OpenAICompatibleProvider({ name: 'mock', baseURL: modelUrl })]] : [],
+  );
+  const clientConnection = await Connection.connect({ address: env('TEMPORAL_ADDRESS') });
   const activities = createStewardActivities({
     config,
-    agents: new AgentRegistry().register(chargeAgent),
-    providers: new Map(),
+    agents: new AgentRegistry().register(chargeAgent).register(answerAgent),
+    providers,
     tools,
     blobs: new BlobStore(env('BLOB_DIR')),
     logger: pino({ level: 'silent' }),
+    ledger: { client: new Client({ connection: clientConnection }), taskQueue: env('TASK_QUEUE') },
   });
   const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
   const worker = await createStewardWorker({
@@ -49,6 +73,7 @@ async function main(): Promise<void> {
   process.stdout.write('worker ready\n');
   await worker.run();
   await connection.close();
+  await clientConnection.close();
 }
 
 main().catch((err) => {
