@@ -78,11 +78,18 @@ export const mcpServerSchema = z
   });
 
 /** A server's name prefixes its tools' names (`fs__read_file`), so it is short and plain. */
+const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/;
+
 export const mcpServersSchema = z
-  .record(
-    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/, 'a server name is 1-32 letters, digits or -'),
-    mcpServerSchema,
-  )
+  .record(z.string(), mcpServerSchema)
+  .superRefine((servers, ctx) => {
+    for (const name of Object.keys(servers).filter((n) => !SERVER_NAME.test(n)))
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `a server name is 1-32 letters, digits or - (its tools are named ${name}__<tool>)`,
+      });
+  })
   .default({});
 
 export type McpServerConfig = z.output<typeof mcpServerSchema>;
