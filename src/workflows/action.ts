@@ -7,6 +7,7 @@ import { chooseComputeNodes } from '../policies/routing';
 import { definitionHashOf } from '../policies/approval';
 import { awaitApproval, boundDigestOf } from './approvalStep';
 import { StopTask } from './failures';
+import { reserveShared } from './spend';
 import { digestOf } from './modelStep';
 import { DEFAULT_PICKUP_TIMEOUT_SECONDS, runTool, TOOL_OPTIONS } from './options';
 import type { TaskContext } from './taskContext';
@@ -124,9 +125,15 @@ async function runCompute(
   const { dataClass, health } = carried;
   const nodes = chooseComputeNodes(spec.computeNodes, dataClass, spec.policy, spec.preference, health);
   if (nodes.length === 0) throw new StopTask('no_route', `no compute node may see ${dataClass} data`);
-  const outcome = await task.tryEach(nodes, (node) => {
+  const outcome = await task.tryEach(nodes, async (node) => {
     const priceUsd = node.pricePerJobUsd ?? 0;
     if (carried.spendUsd + priceUsd > spec.limits.budgetUsd) return { skip: true };
+    // a paid job counts against the shared daily caps too
+    const hold = priceUsd > 0 ? await reserveShared(task, node.id, priceUsd, 0) : undefined;
+    if (hold && 'denied' in hold) {
+      task.audit('budget.denied', { node: node.id, reason: hold.denied });
+      return { skip: true };
+    }
     return {
       run: async () => {
         const step = task.beginStep(`compute: ${tool.name} on ${node.id}`);
@@ -152,6 +159,7 @@ async function runCompute(
           ),
         );
         carried.spendUsd = roundUsd(carried.spendUsd + priceUsd);
+        hold?.settle(priceUsd, 0);
         carried.health[node.id] = { consecutiveFailures: 0 };
         task.audit('tool.completed', {
           tool: tool.name,
@@ -163,6 +171,7 @@ async function runCompute(
         if (priceUsd > 0) task.updateSearchAttributes();
         return out;
       },
+      onFailure: () => hold?.settle(0, 0), // a job that did not complete is not billed
     };
   });
   if ('ok' in outcome) return outcome.ok;
