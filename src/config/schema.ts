@@ -264,6 +264,28 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Where claim checks live: a local directory (default), or PostgreSQL that every machine reaches. */
+    stores: z
+      .object({
+        blobs: z
+          .discriminatedUnion('kind', [
+            z.object({ kind: z.literal('local') }).strict(),
+            z
+              .object({
+                kind: z.literal('postgres'),
+                /** The environment variable holding its URL (it carries a password: never in the file). */
+                urlEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+                table: z
+                  .string()
+                  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain table name')
+                  .optional(),
+              })
+              .strict(),
+          ])
+          .default({ kind: 'local' }),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -8,7 +8,7 @@ import { DEFAULT_DATA_BOUNDARIES } from '../policies/evaluate';
 import { AgentRegistry, builtinAgents, type AgentDefinition } from '../agents';
 import { configAgentDefinitions, type ConfigAgent } from '../agents/fromConfig';
 import { AgentDefinitionError } from '../agents/validate';
-import type { LoadedConfig } from '../config/load';
+import { ConfigError, type LoadedConfig } from '../config/load';
 import { createProviders, type ProviderSetup } from '../providers';
 import type { ModelProvider } from '../providers/types';
 import { builtinTools } from '../tools/builtin';
@@ -17,6 +17,8 @@ import { acceptedMcpTools } from '../tools/mcp/pinnedTools';
 import type { ToolDefinition } from '../tools/registry';
 import { WorkerToolRegistry } from '../tools/workerRegistry';
 import { BlobStore } from '../stores/blobStore';
+import { PostgresBlobBackend } from '../stores/postgresBlobStore';
+import { registerSecret } from '../shared/secrets';
 import { startDevServer, type DevServer } from './devServer';
 import { ensureTemporalCli } from './temporalCli';
 import { commandLine, stopProcessGroup } from './watchdog';
@@ -47,8 +49,23 @@ export function findServer(
   return alive(info.pid) ? { ...info, embedded: true } : undefined;
 }
 
-/** The blob store every process of this install shares (workers must share its directory). */
+/**
+ * The blob store of this install, from `stores.blobs`: a directory in the data directory (the
+ * embedded default; every process must then share it), or PostgreSQL, which every machine reaches.
+ */
 export function blobStoreFor(config: LoadedConfig): BlobStore {
+  const blobs = config.stores?.blobs;
+  if (blobs?.kind === 'postgres') {
+    const url = process.env[blobs.urlEnv];
+    if (!url)
+      throw new ConfigError(`stores.blobs reads its PostgreSQL URL from ${blobs.urlEnv}, which is not set`, {
+        hint: `set ${blobs.urlEnv}=postgres://user:password@host:5432/database in this process's environment`,
+      });
+    // the URL carries the password: scrubbed from every log line and error, as is the password alone
+    registerSecret(url);
+    registerSecret(URL.canParse(url) ? decodeURIComponent(new URL(url).password) : undefined);
+    return new BlobStore(new PostgresBlobBackend(url, { table: blobs.table }));
+  }
   return new BlobStore(join(config.dataDir, 'blobs'));
 }
 

@@ -8,18 +8,34 @@ import { failure, ErrorTypes } from '../errors';
 export const BLOB_THRESHOLD_BYTES = 64 * 1024;
 const PREVIEW_CHARS = 160;
 
-/** A content-addressed store in a local directory: a blob's name is the sha256 of its bytes. */
-export class BlobStore {
+/**
+ * Where a blob store keeps its bytes. The store names, hashes and checks them; a backend only keeps
+ * bytes under a name: a local directory (the embedded default) or a database every machine reaches
+ * (PostgresBlobBackend).
+ */
+export interface BlobBackend {
+  /** Where the blobs are, for messages: a directory, a database's host and name (never a password). */
+  readonly where: string;
+  /** Keeps `bytes` under `hash`, whole or not at all; a hash kept already is left as it is. */
+  write(hash: string, bytes: Buffer): Promise<void>;
+  /**
+   * The bytes kept under `hash`, or undefined when there are none. A failure to reach the store
+   * (a database restarting) throws, and the step is retried; a missing blob is not retried.
+   */
+  read(hash: string): Promise<Buffer | undefined>;
+  close?(): Promise<void>;
+}
+
+/** Blobs as files in a local directory, fanned out by the hash's first two characters. */
+export class LocalDirectoryBackend implements BlobBackend {
   constructor(readonly dir: string) {}
 
-  private pathOf(hash: string): string {
-    if (!/^[0-9a-f]{64}$/.test(hash)) throw failure(ErrorTypes.BlobMissing, `not a blob hash: ${hash}`);
-    return join(this.dir, hash.slice(0, 2), hash);
+  get where(): string {
+    return this.dir;
   }
 
-  async put(bytes: Buffer): Promise<string> {
-    const hash = createHash('sha256').update(bytes).digest('hex');
-    const path = this.pathOf(hash);
+  async write(hash: string, bytes: Buffer): Promise<void> {
+    const path = join(this.dir, hash.slice(0, 2), hash);
     await mkdir(join(this.dir, hash.slice(0, 2)), { recursive: true });
     const temp = `${path}.${randomUUID()}.tmp`;
     try {
@@ -29,20 +45,58 @@ export class BlobStore {
       await rm(temp, { force: true }).catch(() => undefined); // a full disk must not fill up with halves
       throw err;
     }
+  }
+
+  async read(hash: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(join(this.dir, hash.slice(0, 2), hash));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function checkedHash(hash: string): string {
+  if (!/^[0-9a-f]{64}$/.test(hash)) throw failure(ErrorTypes.BlobMissing, `not a blob hash: ${hash}`);
+  return hash;
+}
+
+/**
+ * A content-addressed store: a blob's name is the sha256 of its bytes, checked again on every read.
+ * `new BlobStore(dir)` keeps blobs in a local directory; `new BlobStore(backend)` wherever the
+ * backend keeps them (localStack.blobStoreFor picks it from the config's `stores.blobs`).
+ */
+export class BlobStore {
+  readonly backend: BlobBackend;
+
+  constructor(backend: BlobBackend | string) {
+    this.backend = typeof backend === 'string' ? new LocalDirectoryBackend(backend) : backend;
+  }
+
+  /** The directory of a store kept in one (the local default). */
+  get dir(): string {
+    if (this.backend instanceof LocalDirectoryBackend) return this.backend.dir;
+    throw new Error(`this blob store is not a local directory: ${this.backend.where}`);
+  }
+
+  async put(bytes: Buffer): Promise<string> {
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    await this.backend.write(hash, bytes);
     return hash;
   }
 
+  /** The blob's bytes; a blob that is not there (or not whole) is BlobMissing, naming the hash. */
   async get(hash: string): Promise<Buffer> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(this.pathOf(hash));
-    } catch {
-      throw failure(ErrorTypes.BlobMissing, `blob ${hash} is not in ${this.dir}`);
-    }
+    const bytes = await this.backend.read(checkedHash(hash));
+    if (!bytes) throw failure(ErrorTypes.BlobMissing, `blob ${hash} is not in ${this.backend.where}`);
     if (createHash('sha256').update(bytes).digest('hex') !== hash) {
-      throw failure(ErrorTypes.BlobMissing, `blob ${hash} in ${this.dir} is corrupt`);
+      throw failure(ErrorTypes.BlobMissing, `blob ${hash} in ${this.backend.where} is corrupt`);
     }
     return bytes;
+  }
+
+  async close(): Promise<void> {
+    await this.backend.close?.();
   }
 
   async putValue(value: unknown): Promise<BlobRef> {

@@ -90,7 +90,7 @@ export interface ClusterState {
   stewardCommand: string[];
   stewardEnv: Record<string, string>;
   blobs: 'postgres' | 'local';
-  /** With blobs in PostgreSQL: the environment variable holding its URL, and the URL. */
+  /** With blobs in PostgreSQL: the environment variable that gives each process their URL. */
   blobsUrlEnv?: string;
   tls?: ClusterTls;
   specs: StewardProcessSpec[];
@@ -151,6 +151,11 @@ export function connectionEnv(
         }
       : {}),
   };
+}
+
+/** The URL of the claim-check database (it carries the password: give it by environment only). */
+export function blobsUrl(state: Pick<ClusterState, 'postgres'>): string {
+  return postgresUrl(state.postgres, BLOBS_DATABASE);
 }
 
 /** A client connection to the cluster's frontend, as its processes connect. */
@@ -359,7 +364,7 @@ export async function startStewardProcess(
       ...connectionEnv(state),
       STEWARD_CONFIG: state.stewardConfig,
       STEWARD_DATA_DIR: spec.dataDir,
-      ...(state.blobsUrlEnv ? { [state.blobsUrlEnv]: postgresUrl(state.postgres, BLOBS_DATABASE) } : {}),
+      ...(state.blobsUrlEnv ? { [state.blobsUrlEnv]: blobsUrl(state) } : {}),
     },
   });
   await waitFor(
@@ -409,7 +414,7 @@ export async function clusterUp(options: ClusterOptions): Promise<ClusterState> 
   // the database, and members at addresses that no longer answer hold matching back for about a minute.
   const ports =
     previous && (await allBindable(Object.values(previous.ports))) ? previous.ports : await freePorts();
-  const blobs = options.blobs ?? 'local';
+  const blobs = options.blobs ?? 'postgres';
   const state: ClusterState = {
     dir,
     namespace,

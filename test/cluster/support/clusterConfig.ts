@@ -16,7 +16,7 @@ export const CLUSTER_TEST_CONFIG: StewardConfigInput = {
     rules: [
       {
         id: 'cluster-test/allow',
-        tools: ['cluster_charge', 'cluster_compute', 'cluster_blob'],
+        tools: ['cluster_charge', 'cluster_compute', 'cluster_blob', 'cluster_wait'],
         decision: 'allow',
       },
     ],

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
-import { ClusterControl, connectToCluster, type ClusterState } from '../../../src/runtime/cluster';
+import { blobsUrl, ClusterControl, connectToCluster, type ClusterState } from '../../../src/runtime/cluster';
 import { StewardClient } from '../../../src/runtime/client';
 import { BlobStore } from '../../../src/stores/blobStore';
+import { PostgresBlobBackend } from '../../../src/stores/postgresBlobStore';
 import type { TaskResult } from '../../../src/workflows/contract';
 import { LedgerServer } from '../../support/ledgerServer';
 
@@ -14,9 +15,10 @@ export function cluster(): ClusterControl {
   return new ClusterControl(dir);
 }
 
-/** The blob store a client on this machine uses for the cluster's claim checks. */
+/** The blob store a client uses for the cluster's claim checks: the workers' own, in PostgreSQL. */
 export function clientBlobStore(state: ClusterState): BlobStore {
-  return new BlobStore(join(state.dir, 'client-blobs'));
+  if (state.blobs === 'local') return new BlobStore(join(state.dir, 'steward', 'shared', 'blobs'));
+  return new BlobStore(new PostgresBlobBackend(blobsUrl(state)));
 }
 
 /** A Steward client connected to the cluster as a person's terminal or the API would be. */

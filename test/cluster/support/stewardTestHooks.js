@@ -76,6 +76,21 @@ const clusterBlob = {
   handler: async ({ text, times }) => ({ chars: text.length, long: text.repeat(times), pid: process.pid }),
 };
 
+/** Only waits: a step between two others, during which a test can change the world. */
+const clusterWait = {
+  name: 'cluster_wait',
+  description: 'Waits holdMs.',
+  effect: 'read',
+  dataClass: 'internal',
+  placement: 'worker',
+  input: z.object({ holdMs: z.coerce.number().int().min(0).max(60_000) }).strict(),
+  output: z.object({ pid: z.number() }),
+  handler: async ({ holdMs }, context) => {
+    await hold(holdMs, context);
+    return { pid: process.pid };
+  },
+};
+
 const input = z.object({ url: z.string(), holdMs: z.number().int().min(0) }).strict();
 
 const testAgents = [
@@ -149,8 +164,26 @@ const testAgents = [
       { id: 'done', kind: 'finish', result: '{{steps.again.output}}' },
     ],
   },
+  {
+    name: 'cluster-blobs-wait',
+    description: 'waits, then reads a large input',
+    instructions: 'n/a',
+    tools: ['cluster_wait', 'cluster_blob'],
+    input: z.object({ text: z.string(), holdMs: z.number().int().min(0) }).strict(),
+    plan: [
+      { id: 'wait', kind: 'tool', tool: 'cluster_wait', input: { holdMs: '{{input.holdMs}}' } },
+      { id: 'grow', kind: 'tool', tool: 'cluster_blob', input: { text: '{{input.text}}', times: 1 } },
+      { id: 'done', kind: 'finish', result: 'read {{steps.grow.output.chars}} characters' },
+    ],
+  },
 ];
 
 agents.builtinAgents.push(...testAgents);
 const builtinTools = builtin.builtinTools;
-builtin.builtinTools = (options) => [...builtinTools(options), clusterCharge, clusterCompute, clusterBlob];
+builtin.builtinTools = (options) => [
+  ...builtinTools(options),
+  clusterCharge,
+  clusterCompute,
+  clusterBlob,
+  clusterWait,
+];
