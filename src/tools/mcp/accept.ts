@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { McpServerConfig } from '../../config/mcpSchema';
+import { StewardError } from '../../errors';
 import { treatMcpTool, type McpToolTreatment } from './annotations';
 import { McpConnection } from './connection';
 import { checkPin, readPins, writeServerPins } from './pins';
@@ -16,7 +17,7 @@ export interface AcceptedTool {
   treatment?: McpToolTreatment;
 }
 
-export class UnknownMcpServer extends Error {}
+export class UnknownMcpServer extends StewardError {}
 
 /**
  * `steward tools accept <server>`: connects to the server, lists its tools, and records their

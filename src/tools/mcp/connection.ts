@@ -5,6 +5,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { McpServerConfig } from '../../config/mcpSchema';
+import { StewardError } from '../../errors';
 import { registerSecret } from '../../shared/secrets';
 import type { McpToolListing } from './pins';
 
@@ -27,7 +28,7 @@ function answeredWithError(err: unknown): boolean {
 }
 
 /** A server Steward could not reach, start or understand; the message says which and why. */
-export class McpServerUnavailable extends Error {}
+export class McpServerUnavailable extends StewardError {}
 
 /** The result of a tools/call, as the SDK gives it. */
 export interface McpCallResult {

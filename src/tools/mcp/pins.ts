@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { canonicalJson } from '../../audit/canonicalJson';
 import { sha256Hex } from '../../audit/sha256';
+import { StewardError } from '../../errors';
 import type { McpAnnotations } from './annotations';
 
 /** A tool as an MCP server lists it (the parts Steward pins). */
@@ -62,7 +63,7 @@ export function pinFilePath(dataDir: string): string {
   return join(dataDir, 'mcp-pins.json');
 }
 
-export class PinFileError extends Error {}
+export class PinFileError extends StewardError {}
 
 export function readPins(dataDir: string): Record<string, PinnedServer> {
   const file = pinFilePath(dataDir);
