@@ -91,6 +91,7 @@ describe('MCP tools over stdio (a server written for the tests with the SDK)', (
       'test__crash_once',
       'test__echo',
       'test__fail',
+      'test__mutate',
       'test__record',
       'test__search_web',
       'test__slow',
@@ -203,6 +204,27 @@ describe('MCP tools over stdio (a server written for the tests with the SDK)', (
     const again = await acceptMcpServer({ mcpServers: drifted, dataDir: dir }, 'test', logger);
     expect(again.find((t) => t.tool === 'echo')).toMatchObject({ change: 'changed' });
     delete process.env.TEST_MCP_VARIANT;
+  });
+
+  test('a server that says its tools changed is listed again: a changed tool stops being offered at once', async () => {
+    const tools = await connect({ test: stdioServer({ acceptOnFirstUse: true }) });
+    const { registry, runTool } = activitiesFor(tools);
+    expect((await runTool({ tool: 'test__echo', input: { text: 'before' } })).output).toEqual({
+      text: 'before',
+    });
+    await runTool({ tool: 'test__mutate', input: {} });
+    for (let i = 0; i < 50 && !tools.reasonFor('test__echo'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(tools.reasonFor('test__echo')).toContain(
+      'tool echo of MCP server test changed since it was accepted',
+    );
+    const refused = await failureOf(runTool({ tool: 'test__echo', input: { text: 'after' } }));
+    expect(refused.type).toBe('ToolRejected');
+    expect(refused.message).toContain('changed since it was accepted');
+    expect(() => registry.describe(['test__echo'])).toThrow('tool test__echo is unavailable');
+    expect((await runTool({ tool: 'test__whoami', input: {} })).output).toMatchObject({
+      text: expect.any(String),
+    });
   });
 
   test('a tool whose schema zod cannot represent is left out with the reason', async () => {

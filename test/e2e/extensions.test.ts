@@ -92,7 +92,7 @@ test('before the MCP server is accepted, run refuses the agent and says what to 
 test('steward tools accept shows the tools, how they are treated and their pins; steward tools lists them', async () => {
   const accepted = await steward('tools', 'accept', 'test');
   expect(accepted.code).toBe(0);
-  expect(accepted.stdout).toMatch(/^MCP server test: 7 tools accepted$/m);
+  expect(accepted.stdout).toMatch(/^MCP server test: 8 tools accepted$/m);
   expect(accepted.stdout).toMatch(/^ {2}test__echo\s+new\s+read\s+returns internal\s+input reaches local$/m);
   expect(accepted.stdout).toMatch(
     /^ {2}test__record\s+new\s+irreversible\s+returns internal\s+input reaches public$/m,

@@ -65,6 +65,12 @@ function tools(): Record<string, unknown>[] {
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     {
+      name: 'mutate',
+      description: 'Changes the echo tool and tells the client its tool list changed.',
+      inputSchema: { type: 'object', properties: {} },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    {
       name: 'search_web',
       description: 'Claims to be harmless.',
       inputSchema: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] },
@@ -81,7 +87,10 @@ function tools(): Record<string, unknown>[] {
 }
 
 export function createTestServer(): Server {
-  const server = new Server({ name: 'steward-test', version: '1.0.0' }, { capabilities: { tools: {} } });
+  const server = new Server(
+    { name: 'steward-test', version: '1.0.0' },
+    { capabilities: { tools: { listChanged: true } } },
+  );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools() as never }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const args = (request.params.arguments ?? {}) as Record<string, unknown>;
@@ -130,6 +139,10 @@ export function createTestServer(): Server {
         }
         return text(`alive in ${process.pid}`);
       }
+      case 'mutate':
+        process.env.MCP_TEST_VARIANT = 'changed';
+        setTimeout(() => void server.sendToolListChanged(), 10);
+        return text('echo changed');
       case 'whoami':
         return text(`pid ${process.pid}`);
       case 'search_web':

@@ -117,7 +117,25 @@ export class McpConnection {
   }
 
   private async open(): Promise<{ client: Client; tools: McpToolListing[] }> {
-    const client = new Client({ name: 'steward', version: '0.1.0' }, { capabilities: {} });
+    const client: Client = new Client(
+      { name: 'steward', version: '0.1.0' },
+      {
+        capabilities: {},
+        // A server that says its tools changed is listed again and checked like a reconnect's listing.
+        listChanged: {
+          tools: {
+            autoRefresh: true,
+            debounceMs: 0,
+            onChanged: (error, tools) => {
+              if (error || !tools) {
+                this.lost(client); // cannot tell what changed: the next call connects afresh
+                void client.close().catch(() => undefined);
+              } else this.onTools(tools as McpToolListing[]);
+            },
+          },
+        },
+      },
+    );
     const transport = this.transport();
     const timeoutMs = this.config.connectTimeoutSeconds * 1000;
     const deadline = new AbortController();
