@@ -1,4 +1,5 @@
 import type { AgentRegistry } from '../agents';
+import type { TrustedKey } from '../audit/signing';
 import { resolveTaskSpec, TaskRefused } from './taskSpec';
 import type { StewardConfig } from '../config/schema';
 import type { BlobStore } from '../stores/blobStore';
@@ -10,6 +11,8 @@ export interface TaskActivityDeps {
   agents: AgentRegistry;
   tools: ToolRegistry;
   blobs: BlobStore;
+  /** Keys whose signed decisions tasks accept: this install's and the configured ones (none: no decision is accepted). */
+  trustedKeys?: TrustedKey[];
 }
 
 export type ResolvedTask = { spec: TaskSpec } | { refused: string };
@@ -19,7 +22,7 @@ export type ResolvedTask = { spec: TaskSpec } | { refused: string };
  * caller names the agent and may narrow its limits, never widen them. Runs once, when the task starts;
  * its result is recorded in history, so a replay needs nothing else.
  */
-export function createTaskActivity({ config, agents, tools, blobs }: TaskActivityDeps) {
+export function createTaskActivity({ config, agents, tools, blobs, trustedKeys = [] }: TaskActivityDeps) {
   return async function resolveTask(start: { taskId: string; request: unknown }): Promise<ResolvedTask> {
     const request = start.request as { input?: unknown } | null;
     // Large input was moved to the blob store by the client: check the value, keep history small.
@@ -29,7 +32,7 @@ export function createTaskActivity({ config, agents, tools, blobs }: TaskActivit
         : request;
     try {
       const spec = resolveTaskSpec(config, agents, tools, start.taskId, withInput);
-      return { spec: { ...spec, input: await blobs.externalize(spec.input) } };
+      return { spec: { ...spec, input: await blobs.externalize(spec.input), trustedKeys } };
     } catch (err) {
       if (err instanceof TaskRefused) return { refused: err.message };
       throw err;

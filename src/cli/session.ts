@@ -10,6 +10,7 @@ import { StewardClient } from '../runtime/client';
 import {
   blobStoreFor,
   findServer,
+  installSigner,
   runWorkers,
   startEmbeddedServer,
   type Workers,
@@ -53,6 +54,7 @@ export async function connect(config: LoadedConfig): Promise<Session> {
       config.temporal.namespace,
       config.temporal.taskQueue,
       blobStoreFor(config),
+      installSigner(config),
     ),
     () => true,
   );
@@ -75,6 +77,7 @@ export async function connectOrEmbed(config: LoadedConfig): Promise<Session> {
       config.temporal.namespace,
       config.temporal.taskQueue,
       blobStoreFor(config),
+      installSigner(config),
     );
     return {
       client,

@@ -255,6 +255,27 @@ export const configSchema = z
     agentFiles: z.array(z.string().min(1)).max(100).default([]),
     /** MCP servers whose tools the worker offers as `<server>__<tool>`. */
     mcpServers: mcpServersSchema,
+    /**
+     * Keys whose signed decisions (approve, reject, cancel) this worker accepts, besides this install's
+     * own: the front door's (`signsFor: ['*']`, it authenticates callers) or an approver's own.
+     */
+    signing: z
+      .object({
+        trustedKeys: z
+          .array(
+            z
+              .object({
+                id: z.string().min(1).max(100),
+                publicKey: z.string().regex(/^[0-9a-f]{64}$/, 'an Ed25519 public key in hex (64 digits)'),
+                signsFor: z.array(z.string().min(1).max(200)).min(1).max(1000),
+              })
+              .strict(),
+          )
+          .max(100)
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     preference: z.enum(['cost', 'latency', 'privacy']).default('cost'),
     tools: z
       .object({

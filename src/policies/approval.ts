@@ -1,4 +1,5 @@
 import { canonicalJson } from '../audit/canonicalJson';
+import type { DecisionSignature } from '../audit/signing';
 import { sha256Hex } from '../audit/sha256';
 import type { ToolDescriptor } from '../shared/types';
 import type { ApprovalPolicy, ApproverLevel, Policy } from './types';
@@ -17,6 +18,8 @@ export interface ApprovalDecisionInput {
   reason?: string;
   /** New values for some of the call's top-level arguments (only those the rule makes editable). */
   edits?: Record<string, unknown>;
+  /** Who vouches for this decision: an Ed25519 signature by a key the worker trusts. */
+  signature?: DecisionSignature;
 }
 
 export interface ApprovalDecision extends ApprovalDecisionInput {

@@ -2,6 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { AuditEntry } from '../audit/chain';
+import {
+  approvalToSign,
+  cancelToSign,
+  signDecision,
+  type DecisionSignature,
+  type SignedDecision,
+} from '../audit/signing';
 import type { ApprovalOutcome } from '../policies/approval';
 import type { agentRun } from '../workflows/agentRun';
 import { approveUpdate, auditQuery, cancelSignal, stateQuery } from '../workflows/messages';
@@ -26,6 +33,12 @@ export interface TaskSummary {
   startTime: Date;
 }
 
+/** A key that signs decisions: this install's, or the front door's. */
+export interface Signer {
+  keyId: string;
+  privateKey: Uint8Array;
+}
+
 export class TaskNotFound extends StewardError {}
 
 export function newTaskId(agent: string): string {
@@ -34,10 +47,15 @@ export function newTaskId(agent: string): string {
 
 /** The one way interfaces talk to tasks: start, watch, decide, cancel, list. */
 export class StewardClient {
+  /**
+   * @param signer the key that signs this client's decisions (approve, reject, cancel): tasks accept
+   * only decisions signed by a key their worker trusts.
+   */
   constructor(
     readonly client: Client,
     readonly taskQueue: string,
     private readonly blobs?: BlobStore,
+    private readonly signer?: Signer,
   ) {}
 
   static async connect(
@@ -45,9 +63,10 @@ export class StewardClient {
     namespace: string,
     taskQueue: string,
     blobs?: BlobStore,
+    signer?: Signer,
   ): Promise<StewardClient> {
     const connection = await Connection.connect({ address });
-    return new StewardClient(new Client({ connection, namespace }), taskQueue, blobs);
+    return new StewardClient(new Client({ connection, namespace }), taskQueue, blobs, signer);
   }
 
   async close(): Promise<void> {
@@ -125,22 +144,31 @@ export class StewardClient {
       approvalId ??= pending.id;
       digest ??= pending.digest;
     }
+    const input = {
+      approvalId,
+      digest,
+      identity: decision.identity,
+      decision: decision.decision,
+      reason: decision.reason,
+      ...(decision.edits ? { edits: decision.edits } : {}),
+    };
     return this.handle(taskId).executeUpdate(approveUpdate, {
-      args: [
-        {
-          approvalId,
-          digest,
-          identity: decision.identity,
-          decision: decision.decision,
-          reason: decision.reason,
-          ...(decision.edits ? { edits: decision.edits } : {}),
-        },
-      ],
+      args: [{ ...input, ...this.signed(approvalToSign(taskId, input)) }],
     });
   }
 
   async cancel(taskId: string, identity: string, reason?: string): Promise<void> {
-    await this.handle(taskId).signal(cancelSignal, { identity, reason });
+    await this.handle(taskId).signal(cancelSignal, {
+      identity,
+      reason,
+      ...this.signed(cancelToSign(taskId, identity, reason)),
+    });
+  }
+
+  private signed(decision: Omit<SignedDecision, 'at'>): { signature?: DecisionSignature } {
+    if (!this.signer) return {};
+    const { keyId, privateKey } = this.signer;
+    return { signature: signDecision(privateKey, keyId, decision, new Date().toISOString()) };
   }
 
   async list(limit = 20): Promise<TaskSummary[]> {

@@ -3,6 +3,9 @@ import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { TrustedKey } from '../audit/signing';
+import { ensureInstallKey } from '../stores/keys';
+import type { Signer } from './client';
 import { createActivities, createStewardActivities } from '../activities';
 import { DEFAULT_DATA_BOUNDARIES } from '../policies/evaluate';
 import { AgentRegistry, builtinAgents, type AgentDefinition } from '../agents';
@@ -47,6 +50,24 @@ export function findServer(
   if (!existsSync(file)) return undefined;
   const info = JSON.parse(readFileSync(file, 'utf8')) as { address: string; uiUrl?: string; pid: number };
   return alive(info.pid) ? { ...info, embedded: true } : undefined;
+}
+
+/** This install's key, made on first use: it signs the decisions made at this machine's terminal. */
+export function installSigner(config: LoadedConfig): Signer {
+  const { keyId, privateKey } = ensureInstallKey(config.dataDir);
+  return { keyId, privateKey };
+}
+
+/**
+ * The keys whose signed decisions this worker's tasks accept: this install's (its operators may
+ * decide as anyone they are, as at the terminal) and the configured ones (a front door, approvers).
+ */
+export function trustedKeys(config: LoadedConfig): TrustedKey[] {
+  const install = ensureInstallKey(config.dataDir);
+  return [
+    { id: install.keyId, publicKey: install.publicKey, signsFor: ['*'] },
+    ...config.signing.trustedKeys,
+  ];
 }
 
 /**
@@ -183,6 +204,7 @@ export async function runWorkers(
     blobs: blobStoreFor(config),
     logger,
     ledger: { client: new Client({ connection: clientConnection, namespace }), taskQueue },
+    trustedKeys: trustedKeys(config),
   });
   const connection = await NativeConnection.connect({ address });
   const workers: Worker[] =

@@ -13,6 +13,7 @@ import {
 import type { ResolvedTask } from '../activities';
 import { renderPrompt, renderValue, TemplateError } from '../agents/template';
 import { FINISH_TOOL, type ContentParts } from '../shared/types';
+import { cancelToSign, checkSignature } from '../audit/signing';
 import { approvalOutcome } from '../policies/approval';
 import { act, planOutput } from './action';
 import { acceptableDecision, APPROVAL_BINDS_CALL, recordDecision } from './approvalStep';
@@ -23,6 +24,7 @@ import {
   auditQuery,
   cancelInputSchema,
   cancelSignal,
+  type CancelInput,
   decisionInputSchema,
   parseMessage,
   stateQuery,
@@ -60,6 +62,14 @@ async function resolveStart(start: unknown): Promise<ResolvedTask> {
     return { refused: 'a start request may not carry state; name the agent, its input and the principal' };
   }
   return resolveTask({ taskId: info.workflowId, request: start });
+}
+
+/** Why a cancel cannot be taken, when the task accepts signed decisions only; null when it can. */
+function unsignedCancel(task: TaskContext, input: CancelInput): string | null {
+  const { trustedKeys, taskId } = task.spec;
+  if (!trustedKeys) return null;
+  if (!input.identity) return 'a cancel names who asks for it (identity) and is signed';
+  return checkSignature(trustedKeys, cancelToSign(taskId, input.identity, input.reason), input.signature);
 }
 
 /** The task's input as the model's first user message (an agent may take none). */
@@ -254,14 +264,17 @@ class AgentTask {
     setHandler(cancelSignal, (input) => {
       if (task.cancelRequest || task.status === 'completed' || task.status === 'stopped') return;
       const parsed = parseMessage(cancelInputSchema, input);
-      if (!parsed.ok) {
-        task.audit('task.cancel_refused', { problem: parsed.problem });
+      const problem = parsed.ok ? unsignedCancel(task, parsed.value ?? {}) : parsed.problem;
+      if (problem || !parsed.ok) {
+        task.audit('task.cancel_refused', { problem });
         return;
       }
-      task.cancelRequest = { identity: parsed.value?.identity, reason: parsed.value?.reason ?? undefined };
+      const { identity, reason, signature } = parsed.value ?? {};
+      task.cancelRequest = { identity, reason: reason ?? undefined };
       task.audit('task.cancel_requested', {
-        identity: task.cancelRequest.identity ?? null,
-        reason: task.cancelRequest.reason ?? null,
+        identity: identity ?? null,
+        reason: reason ?? null,
+        ...(signature ? { signature } : {}),
       });
       task.stepScope?.cancel();
     });

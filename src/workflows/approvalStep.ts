@@ -1,5 +1,6 @@
 import { condition } from '@temporalio/workflow';
 import { canonicalJson } from '../audit/canonicalJson';
+import { approvalToSign, checkSignature } from '../audit/signing';
 import {
   approvalOutcome,
   approvalPlan,
@@ -159,6 +160,12 @@ export function acceptableDecision(task: TaskContext, input: unknown): ApprovalD
   };
   const problem = checkDecision(task.pendingApproval, decision);
   if (problem) return problem;
+  // tasks started since decisions are signed accept only a signature by a trusted key
+  const { trustedKeys, taskId } = task.spec;
+  if (trustedKeys) {
+    const unsigned = checkSignature(trustedKeys, approvalToSign(taskId, decision), decision.signature);
+    if (unsigned) return unsigned;
+  }
   if (decision.edits) return checkEdit(task, task.pendingApproval!, decision.edits) ?? decision;
   return decision;
 }
@@ -225,5 +232,6 @@ export function recordDecision(task: TaskContext, input: ApprovalDecisionInput):
     decision: input.decision,
     reason: input.reason ?? null,
     digest: decision.digest,
+    ...(input.signature ? { signature: input.signature } : {}),
   });
 }

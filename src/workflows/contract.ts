@@ -18,6 +18,7 @@ import type {
   ToolEffect,
 } from '../shared/types';
 import type { AuditEntry } from '../audit/chain';
+import type { TrustedKey } from '../audit/signing';
 import type { DailyCap } from '../policies/ledger';
 import type { ApprovalRequest } from '../policies/approval';
 import type { Health } from '../policies/routing';
@@ -104,6 +105,8 @@ export interface TaskSpec {
   policyHash?: string;
   /** The policy file the policy was read from, and the sha256 of its bytes then (absent: the inline policy). */
   policySource?: { file: string; sha256: string };
+  /** Keys whose signed decisions the task accepts (absent in older histories: unsigned ones then). */
+  trustedKeys?: TrustedKey[];
   /** Daily caps shared with every task of the same principal, or of the same agent (the ledgers). */
   budgets?: { principal?: DailyCap; agent?: DailyCap };
   carried?: CarriedState;

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { AuditEntry } from '../audit/chain';
+import type { DecisionSignature } from '../audit/signing';
 import type { ApprovalDecisionInput, ApprovalOutcome } from '../policies/approval';
 import type { LedgerState, ReserveAnswer, ReserveRequest } from '../policies/ledger';
 import type { TaskState } from './contract';
@@ -19,6 +20,13 @@ const identity = z
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'identity must be printable text');
 const reason = z.string().max(MAX_REASON_CHARS).nullish();
 
+/** An Ed25519 signature of a decision (see audit/signing.ts). */
+const signatureSchema = z.object({
+  keyId: z.string().min(1).max(100),
+  at: z.string().min(1).max(40),
+  sig: z.string().regex(/^[0-9a-f]{128}$/, 'an Ed25519 signature in hex (128 digits)'),
+});
+
 /**
  * Every message a task takes is checked against these before anything touches its state or audit,
  * so a malformed or oversized payload is refused with the field named, never recorded or recursed into.
@@ -31,10 +39,13 @@ export const decisionInputSchema = z.object({
   reason,
   /** New values for arguments the approval rule makes editable; checked against the pending call. */
   edits: z.record(z.string().min(1).max(200), z.unknown()).optional(),
+  signature: signatureSchema.optional(),
 });
-export const cancelInputSchema = z.object({ identity: identity.optional(), reason }).nullish();
+export const cancelInputSchema = z
+  .object({ identity: identity.optional(), reason, signature: signatureSchema.optional() })
+  .nullish();
 
-export type CancelInput = { reason?: string | null; identity?: string };
+export type CancelInput = { reason?: string | null; identity?: string; signature?: DecisionSignature };
 
 /** An approver's decision; the validator refuses unknown ids, changed digests and identities not allowed. */
 export const approveUpdate = defineUpdate<

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentDefinition } from '../../src/agents/definition';
 import { verifyAudit } from '../../src/audit/chain';
+import { approvalToSign, signDecision } from '../../src/audit/signing';
 import { approvalSignal } from '../../src/workflows/messages';
 import { recordHistory } from '../support/replayRecorder';
 import { eventually, Harness } from '../support/harness';
@@ -389,8 +390,18 @@ describe('agentRun on a real Temporal dev server', () => {
       'approval request',
     );
     const decision = { approvalId: pending.id, digest: pending.digest, decision: 'approve' as const };
-    await handle.signal(approvalSignal, { ...decision, identity: 'mallory' });
-    await handle.signal(approvalSignal, { ...decision, identity: 'alice' });
+    const signed = (identity: string) => ({
+      ...decision,
+      identity,
+      signature: signDecision(
+        harness.signer.privateKey,
+        harness.signer.keyId,
+        approvalToSign(spec.taskId, { ...decision, identity }),
+        new Date().toISOString(),
+      ),
+    });
+    await handle.signal(approvalSignal, signed('mallory'));
+    await handle.signal(approvalSignal, signed('alice'));
     expect(await handle.result()).toMatchObject({ status: 'completed', result: 'done by signal' });
     const audit = await harness.client.audit(spec.taskId);
     expect(audit.find((e) => e.kind === 'approval.refused')!.data).toMatchObject({ identity: 'mallory' });

@@ -11,7 +11,9 @@ import type { StewardConfigInput } from '../../src/config/schema';
 import { OpenAICompatibleProvider } from '../../src/providers/openaiCompatible';
 import type { ModelProvider } from '../../src/providers/types';
 import { BlobStore } from '../../src/stores/blobStore';
-import { StewardClient } from '../../src/runtime/client';
+import { ed25519 } from '@noble/curves/ed25519';
+import { publicKeyOf } from '../../src/audit/signing';
+import { StewardClient, type Signer } from '../../src/runtime/client';
 import { createComputeNodeWorker, createStewardWorker } from '../../src/runtime/worker';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry, type ToolDefinition } from '../../src/tools/registry';
@@ -67,6 +69,8 @@ export class Harness {
   readonly nodeQueue = uniqueName('node');
   readonly tools = new ToolRegistry();
   readonly agents = new AgentRegistry();
+  /** The test's decision-signing key, trusted by its workers like an install's own key. */
+  readonly signer: Signer = { keyId: 'harness', privateKey: ed25519.utils.randomPrivateKey() };
   client!: StewardClient;
   private workers: Worker[] = [];
   private running: Promise<void>[] = [];
@@ -134,7 +138,7 @@ export class Harness {
       this.running.push(node.run());
     }
     const connection = await Connection.connect({ address: testAddress() });
-    this.client = new StewardClient(new Client({ connection }), this.taskQueue, this.blobs);
+    this.client = new StewardClient(new Client({ connection }), this.taskQueue, this.blobs, this.signer);
     return this;
   }
 
@@ -147,6 +151,10 @@ export class Harness {
       blobs: this.blobs,
       logger: pino({ level: 'silent' }),
       ledger: { client: this.ledgerClient!, taskQueue },
+      trustedKeys: [
+        { id: this.signer.keyId, publicKey: publicKeyOf(this.signer.privateKey), signsFor: ['*'] },
+        ...config.signing.trustedKeys,
+      ],
     });
     const worker = await createStewardWorker({
       connection: this.connection!,
@@ -186,7 +194,7 @@ export class Harness {
     const key = JSON.stringify(config);
     if (!this.queues.has(key)) this.queues.set(key, this.startStewardWorker(config, uniqueName('steward')));
     const taskQueue = await this.queues.get(key)!;
-    return new StewardClient(this.client.client, taskQueue, this.blobs).start(request);
+    return new StewardClient(this.client.client, taskQueue, this.blobs, this.signer).start(request);
   }
 
   writeWorkspaceFile(path: string, content: string): void {
