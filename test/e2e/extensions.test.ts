@@ -106,6 +106,7 @@ test('steward tools accept shows the tools, how they are treated and their pins;
 test('a worker runs the agent: the MCP tool without asking, the write after an approval that names its definition', async () => {
   worker = new CliProcess(['worker'], env);
   await worker.waitFor('worker running', { timeoutMs: 60_000 });
+  expect(worker.stdout).toMatch(/^MCP server test: 8 of 8 tools offered$/m);
   const run = new CliProcess(
     ['run', 'echo-note', '--input-json', '{"text":"hello from MCP"}', '--interactive'],
     env,

@@ -3,7 +3,7 @@ import { runWorkers } from '../../runtime/localStack';
 import { getLogger } from '../../runtime/logger';
 import { installTemporalRuntime } from '../../runtime/temporalRuntime';
 import { defineCommand, say, UsageError } from '../command';
-import { modelProgressPrinter } from '../format';
+import { mcpStatusLines, modelProgressPrinter } from '../format';
 import { reaching, requireServer } from '../session';
 
 export const worker = defineCommand({
@@ -41,6 +41,7 @@ export async function runWorkerProcess(
       stewardQueue: !onlyNode,
     }),
   );
+  for (const line of mcpStatusLines(workers.mcpServers)) say(line);
   say(`worker running against ${server.address}; Ctrl-C stops it`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
