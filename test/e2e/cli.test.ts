@@ -159,6 +159,20 @@ test('run --interactive follows the task, asks for approval in the terminal, and
   expect(listed).toMatch(new RegExp(`^${taskId}\\s+notes-digest\\s+completed`, 'm'));
 });
 
+test('the terminal stays in step: an approval given elsewhere withdraws the question and the run finishes', async () => {
+  mock.reply({ text: DRAFT });
+  const run = new CliProcess(['run', 'notes-digest', '--interactive'], env);
+  const taskId = taskIdOf((await run.waitFor(/^task \S+ · agent notes-digest for alice$/m))[0]);
+  await run.waitFor('Approve as alice?');
+  const elsewhere = await steward('approve', taskId, '--as', 'alice', '--reason', 'from another terminal');
+  expect(elsewhere.code).toBe(0);
+  const result = await run.done(60_000); // no answer is typed here
+  expect(result.code).toBe(0);
+  expect(result.stdout).toContain('decided elsewhere; no answer needed here');
+  expect(result.stdout).toMatch(/^completed in [\d.]+ s/m);
+  expect(result.stdout).not.toContain('refused');
+});
+
 test('run without a terminal prints how to decide; a non-approver is refused; a rejection stops the task', async () => {
   const run = new CliProcess(['run', 'notes-digest'], env);
   const taskId = taskIdOf((await run.waitFor(/^task \S+ · agent notes-digest for alice$/m))[0]);

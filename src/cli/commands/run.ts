@@ -87,54 +87,94 @@ function warnIfModelsTooSmall(config: LoadedConfig, agent: AgentDefinition): voi
   }
 }
 
-/** Prints the task's progress until it ends; asks for each approval once (in the terminal if interactive). */
-function follow(config: LoadedConfig, session: Session, taskId: string, interactive: boolean) {
+/**
+ * Prints the task's progress until it ends; asks for each approval once (in the terminal if
+ * interactive). The question does not hold the task up: progress keeps arriving, and a decision made
+ * elsewhere (another terminal, the API, the review lane) or the task's end withdraws it.
+ */
+async function follow(config: LoadedConfig, session: Session, taskId: string, interactive: boolean) {
   const asked = new Set<string>();
-  return session.client.follow(taskId, async (state: TaskState, entries) => {
-    for (const entry of entries) {
-      const line = progressLine(entry, state.spendUsd);
-      if (line) say(line);
-    }
-    const pending = state.pendingApproval;
-    if (!pending || asked.has(pending.id)) return;
-    asked.add(pending.id);
-    say(approvalText(state, await resolvedInput(config, state)));
-    const identity = currentUser(); // the person at the terminal, who may differ from the principal
-    if (!interactive) {
-      say(`    waiting; decide with: steward approve ${taskId} --as <identity>   (or steward reject …)`);
-      return;
-    }
-    const answer = await askApproval(identity);
-    if (answer === 'skip') {
-      say(`    waiting; decide with: steward approve ${taskId} --as <identity>`);
-      return;
-    }
-    try {
-      const reason = answer === 'reject' ? 'rejected in the terminal' : 'approved in the terminal';
-      await session.client.decide(taskId, {
-        identity,
-        decision: answer,
-        reason,
-        approvalId: pending.id,
-        digest: pending.digest,
+  let open: { id: string; question: AbortController } | undefined;
+  const withdraw = (why: string): void => {
+    if (!open) return;
+    open.question.abort();
+    open = undefined;
+    say(`\n    ${why}`);
+  };
+  try {
+    return await session.client.follow(taskId, async (state: TaskState, entries) => {
+      for (const entry of entries) {
+        const line = progressLine(entry, state.spendUsd);
+        if (line) say(line);
+      }
+      const pending = state.pendingApproval;
+      if (open && pending?.id !== open.id) withdraw('decided elsewhere; no answer needed here');
+      if (!pending || asked.has(pending.id)) return;
+      asked.add(pending.id);
+      say(approvalText(state, await resolvedInput(config, state)));
+      const identity = currentUser(); // the person at the terminal, who may differ from the principal
+      if (!interactive) {
+        say(`    waiting; decide with: steward approve ${taskId} --as <identity>   (or steward reject …)`);
+        return;
+      }
+      const question = new AbortController();
+      open = { id: pending.id, question };
+      void askApproval(identity, question.signal).then(async (answer) => {
+        if (!answer) return; // withdrawn
+        open = undefined;
+        await answerApproval(session, taskId, pending, identity, answer);
       });
-      say(`    ${answer === 'approve' ? 'approved' : 'rejected'} as ${identity}`);
-    } catch (err) {
-      say(`    refused: ${refusalReason(err as Error)}`);
-      say(`    decide with: steward approve ${taskId} --as <identity>`);
-    }
-  });
+    });
+  } finally {
+    withdraw('the task has ended; no answer needed');
+  }
 }
 
-async function askApproval(identity: string): Promise<'approve' | 'reject' | 'skip'> {
+async function answerApproval(
+  session: Session,
+  taskId: string,
+  pending: { id: string; digest: string },
+  identity: string,
+  answer: 'approve' | 'reject' | 'skip',
+): Promise<void> {
+  if (answer === 'skip') {
+    say(`    waiting; decide with: steward approve ${taskId} --as <identity>`);
+    return;
+  }
+  try {
+    const reason = answer === 'reject' ? 'rejected in the terminal' : 'approved in the terminal';
+    await session.client.decide(taskId, {
+      identity,
+      decision: answer,
+      reason,
+      approvalId: pending.id,
+      digest: pending.digest,
+    });
+    say(`    ${answer === 'approve' ? 'approved' : 'rejected'} as ${identity}`);
+  } catch (err) {
+    say(`    refused: ${refusalReason(err as Error)}`);
+    say(`    decide with: steward approve ${taskId} --as <identity>`);
+  }
+}
+
+/** The answer at the terminal, or undefined when the question was withdrawn. */
+async function askApproval(
+  identity: string,
+  signal: AbortSignal,
+): Promise<'approve' | 'reject' | 'skip' | undefined> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    const answer = (await rl.question(`  Approve as ${identity}? [y]es / [n]o, reject / [s]kip and wait: `))
+    const answer = (
+      await rl.question(`  Approve as ${identity}? [y]es / [n]o, reject / [s]kip and wait: `, { signal })
+    )
       .trim()
       .toLowerCase();
     if (answer === 'y' || answer === 'yes') return 'approve';
     if (answer === 'n' || answer === 'no') return 'reject';
     return 'skip';
+  } catch (err) {
+    if (signal.aborted) return undefined;
+    throw err;
   } finally {
     rl.close();
   }
