@@ -29,6 +29,7 @@ test('the commands are the ones the CLI documents, each once', () => {
     'list',
     'policy',
     'budget',
+    'keys',
     'agents',
     'tools',
     'models',

@@ -1,6 +1,7 @@
 import type { Command } from '../command';
 import { agents } from './agents';
 import { budget } from './budget';
+import { keys } from './keys';
 import { cancel } from './cancel';
 import { approve, reject } from './decide';
 import { dev } from './dev';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   list,
   policy,
   budget,
+  keys,
   agents,
   tools,
   models,
