@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { AuditEntry } from '../audit/chain';
 import {
@@ -21,6 +21,7 @@ import {
 } from '../workflows/searchAttributes';
 import type { TaskRequest, TaskResult, TaskState } from '../workflows/contract';
 import type { BlobStore } from '../stores/blobStore';
+import { connectClient } from './connection';
 import { StewardError } from '../errors';
 
 export interface TaskSummary {
@@ -65,7 +66,7 @@ export class StewardClient {
     blobs?: BlobStore,
     signer?: Signer,
   ): Promise<StewardClient> {
-    const connection = await Connection.connect({ address });
+    const connection = await connectClient(address); // TLS and API key from the Temporal profile
     return new StewardClient(new Client({ connection, namespace }), taskQueue, blobs, signer);
   }
 

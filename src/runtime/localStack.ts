@@ -1,5 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import type { Worker, WorkflowBundle } from '@temporalio/worker';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -22,6 +22,7 @@ import { WorkerToolRegistry } from '../tools/workerRegistry';
 import { BlobStore } from '../stores/blobStore';
 import { PostgresBlobBackend } from '../stores/postgresBlobStore';
 import { registerSecret } from '../shared/secrets';
+import { connectClient, connectWorker, temporalProfile } from './connection';
 import { startDevServer, type DevServer } from './devServer';
 import { ensureTemporalCli } from './temporalCli';
 import { commandLine, stopProcessGroup } from './watchdog';
@@ -41,15 +42,21 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The Temporal address to use: TEMPORAL_ADDRESS or config, else a running `steward dev`, else none. */
+/**
+ * The Temporal address to use: TEMPORAL_ADDRESS or config, else a running `steward dev`, else the
+ * address of the Temporal client profile (temporal.toml), else none.
+ */
 export function findServer(
   config: LoadedConfig,
 ): { address: string; uiUrl?: string; embedded: boolean } | undefined {
   if (config.temporal.address) return { address: config.temporal.address, embedded: false };
   const file = devServerFile(config);
-  if (!existsSync(file)) return undefined;
-  const info = JSON.parse(readFileSync(file, 'utf8')) as { address: string; uiUrl?: string; pid: number };
-  return alive(info.pid) ? { ...info, embedded: true } : undefined;
+  if (existsSync(file)) {
+    const info = JSON.parse(readFileSync(file, 'utf8')) as { address: string; uiUrl?: string; pid: number };
+    if (alive(info.pid)) return { ...info, embedded: true };
+  }
+  const fromProfile = temporalProfile().connectionOptions.address;
+  return fromProfile ? { address: fromProfile, embedded: false } : undefined;
 }
 
 /** This install's key, made on first use: it signs the decisions made at this machine's terminal. */
@@ -195,7 +202,7 @@ export async function runWorkers(
   }
   const { namespace, taskQueue } = config.temporal;
   // the spend ledgers are workflows beside the tasks: reserving in one is a client update
-  const clientConnection = await Connection.connect({ address });
+  const clientConnection = await connectClient(address);
   const activities = createStewardActivities({
     config,
     agents,
@@ -206,7 +213,7 @@ export async function runWorkers(
     ledger: { client: new Client({ connection: clientConnection, namespace }), taskQueue },
     trustedKeys: trustedKeys(config),
   });
-  const connection = await NativeConnection.connect({ address });
+  const connection = await connectWorker(address); // TLS and API key from the Temporal profile
   const workers: Worker[] =
     options.stewardQueue === false
       ? []

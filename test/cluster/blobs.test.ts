@@ -109,7 +109,10 @@ describe('claim checks across worker processes that share no directory', () => {
       taskId: id,
     });
     // the worker has read the input (it checks it when the task starts); now the blob goes
-    await until('the wait step', async () => ((await client.state(id)).step >= 1 ? true : undefined));
+    // (the state query is not there until the worker has resolved the task: ask again)
+    await until('the wait step', async () =>
+      ((await client.state(id).catch(() => undefined))?.step ?? 0) >= 1 ? true : undefined,
+    );
     const pool = new Pool({ connectionString: blobsUrl(cluster().state) });
     try {
       expect((await pool.query('DELETE FROM steward_blobs WHERE hash = $1', [hash])).rowCount).toBe(1);

@@ -2,11 +2,13 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
+import { clientConfigToToml, type ClientConfigProfile } from '@temporalio/envconfig';
 import { msToTs } from '@temporalio/common/lib/time';
 import { parse, stringify } from 'yaml';
 import type { StewardConfigInput } from '../../config/schema';
 import { STEWARD_SEARCH_ATTRIBUTES } from '../../workflows/searchAttributes';
+import { connectClient } from '../connection';
 import { freePort } from '../devServer';
 import { ensureModel } from '../../weights';
 import { isRunning } from '../watchdog';
@@ -134,22 +136,38 @@ function logFile(state: { dir: string }, name: string): string {
   return join(state.dir, 'logs', `${name}.log`);
 }
 
-/** The environment that connects a process to this cluster's server (TLS files included). */
+/** The Temporal client profile of the cluster (temporal.toml), as envconfig reads it. */
+export function profileFile(state: Pick<ClusterState, 'dir'>): string {
+  return join(state.dir, 'temporal.toml');
+}
+
+/** Writes the cluster's profile: its address and namespace, and with TLS its certificates. */
+function writeProfile(state: Pick<ClusterState, 'dir' | 'address' | 'namespace' | 'tls'>): void {
+  const profile: ClientConfigProfile = { address: state.address, namespace: state.namespace };
+  if (state.tls) {
+    profile.tls = {
+      serverCACert: { path: state.tls.caFile },
+      clientCert: { path: state.tls.clientCertFile },
+      clientKey: { path: state.tls.clientKeyFile },
+      serverName: state.tls.serverName,
+    };
+  }
+  writeFileSync(profileFile(state), clientConfigToToml({ profiles: { default: profile } }));
+}
+
+/**
+ * The environment that connects a Steward process to the cluster: its own Temporal client profile
+ * (TEMPORAL_CONFIG_FILE, read with @temporalio/envconfig like every Steward connection), so no
+ * profile of the user's applies, and the address and namespace also as variables.
+ */
 export function connectionEnv(
-  state: Pick<ClusterState, 'address' | 'namespace' | 'tls'>,
+  state: Pick<ClusterState, 'dir' | 'address' | 'namespace'>,
 ): Record<string, string> {
   return {
+    TEMPORAL_CONFIG_FILE: profileFile(state),
+    TEMPORAL_PROFILE: 'default',
     TEMPORAL_ADDRESS: state.address,
     TEMPORAL_NAMESPACE: state.namespace,
-    ...(state.tls
-      ? {
-          TEMPORAL_TLS: 'true',
-          TEMPORAL_TLS_SERVER_CA_CERT_PATH: state.tls.caFile,
-          TEMPORAL_TLS_CLIENT_CERT_PATH: state.tls.clientCertFile,
-          TEMPORAL_TLS_CLIENT_KEY_PATH: state.tls.clientKeyFile,
-          TEMPORAL_TLS_SERVER_NAME: state.tls.serverName,
-        }
-      : {}),
   };
 }
 
@@ -158,27 +176,12 @@ export function blobsUrl(state: Pick<ClusterState, 'postgres'>): string {
   return postgresUrl(state.postgres, BLOBS_DATABASE);
 }
 
-/** A client connection to the cluster's frontend, as its processes connect. */
+/** A client connection to the cluster's frontend, as its processes connect (through its profile). */
 export async function connectToCluster(
-  state: Pick<ClusterState, 'address' | 'tls'>,
+  state: Pick<ClusterState, 'dir' | 'address' | 'namespace'>,
   connectTimeout = 5000,
 ): Promise<Connection> {
-  return Connection.connect({
-    address: state.address,
-    connectTimeout,
-    ...(state.tls
-      ? {
-          tls: {
-            serverNameOverride: state.tls.serverName,
-            serverRootCACertificate: readFileSync(state.tls.caFile),
-            clientCertPair: {
-              crt: readFileSync(state.tls.clientCertFile),
-              key: readFileSync(state.tls.clientKeyFile),
-            },
-          },
-        }
-      : {}),
-  });
+  return connectClient(state.address, { env: connectionEnv(state), connectTimeout });
 }
 
 /** Resolves relative paths of a Steward config against the directory of the file they came from. */
@@ -359,7 +362,8 @@ export async function startStewardProcess(
     marker: spec.dataDir,
     cwd: state.dir,
     env: {
-      ...process.env,
+      // the cluster's own Temporal profile only: none of the caller's TEMPORAL_* settings
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_'))),
       ...state.stewardEnv,
       ...connectionEnv(state),
       STEWARD_CONFIG: state.stewardConfig,
@@ -443,6 +447,7 @@ export async function clusterUp(options: ClusterOptions): Promise<ClusterState> 
       setupSchema(binaries, postgres, logFile(state, 'schema'));
       ensureDatabase(postgres, BLOBS_DATABASE);
     });
+    writeProfile(state);
     writeServerConfig({
       configDir: state.configDir,
       moduleDir: binaries.moduleDir,
