@@ -188,8 +188,10 @@ export async function runWorkers(
   options: WorkerSetup = {},
 ): Promise<Workers> {
   const agents = agentRegistry(config, options.agents);
-  // MCP servers connect now (each bounded by its timeout): one that fails leaves its tools out, with the reason.
-  const mcp = await McpTools.connect(config.mcpServers, { dataDir: config.dataDir, logger });
+  // MCP servers connect now (each bounded by its timeout): one that fails leaves its tools out, with the
+  // reason. A compute node's process runs compute jobs only; MCP tools run on the steward queue.
+  const servers = options.stewardQueue === false ? {} : config.mcpServers;
+  const mcp = await McpTools.connect(servers, { dataDir: config.dataDir, logger });
   let tools: WorkerToolRegistry;
   let providers: Map<string, ModelProvider>;
   try {
