@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { StewardClient } from '../src/runtime/client';
+import { ensureInstallKey } from '../src/stores/keys';
 import { AGENT_APPROVAL, AGENT_MODEL, AGENT_STEPS, MODEL_CALLS_PER_TASK, STEPS_PER_TASK } from './agents';
 import { approveUpdate } from './bareWorkflow';
 import { rssMb } from './procStats';
@@ -164,8 +165,10 @@ export interface Side {
   runModel(id: string): Promise<void>;
 }
 
-export function stewardSide(client: Client, taskQueue: string, worker: WorkerChild): Side {
-  const steward = new StewardClient(client, taskQueue);
+/** Decisions are signed with the install key of `dataDir`, which the bench's Steward workers trust. */
+export function stewardSide(client: Client, taskQueue: string, worker: WorkerChild, dataDir: string): Side {
+  const { keyId, privateKey } = ensureInstallKey(dataDir);
+  const steward = new StewardClient(client, taskQueue, undefined, { keyId, privateKey });
   // Every bench-approval task asks approval for the same call (same tool definition, input and
   // policy), so one state query, of the first task approved, names the request for all of them.
   let pending: { approvalId: string; digest: string } | undefined;

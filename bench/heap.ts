@@ -4,7 +4,7 @@
  * of the process does not show), parks `count` tasks on an approval with a cache large enough to
  * keep them all, and diffs heap snapshots taken before and after: what grew, per parked task.
  *
- * Run: npx tsx bench/heap.ts [count=200] [--stewardPreload=zod,@noble/hashes/sha2,@noble/hashes/utils]
+ * Run: npx tsx bench/heap.ts [count=200] [--stewardPreload=$PWD/bench/preload.ts]
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,11 +65,14 @@ async function main(): Promise<void> {
         taskQueue,
         bundlePath: paths[kind],
         modelUrl: 'http://127.0.0.1:9/v1',
+        dataDir: join(dir, 'steward'),
         maxCachedWorkflows: count + 50,
         debugMode: true,
       });
       const side =
-        kind === 'steward' ? stewardSide(client, taskQueue, worker) : bareSide(client, taskQueue, worker);
+        kind === 'steward'
+          ? stewardSide(client, taskQueue, worker, join(dir, 'steward'))
+          : bareSide(client, taskQueue, worker);
       // warm: the first workflows load the bundle and the SDK's caches
       const warm = Array.from({ length: 5 }, (_, i) => `heap-${kind}-warm-${Date.now()}-${i}`);
       await pool(5, 5, async (i) => {

@@ -41,8 +41,11 @@ const DEFAULTS = {
   w2InFlight: 20,
   w3Reps: 100,
   w4Parked: 1000,
-  /** A second, larger parked count for RSS only (0: skip). 10,000 takes about 2 min a side here. */
-  w4More: 5000,
+  /**
+   * A second, larger parked count, for RSS only (0: skip). The run reports how long 10,000 would take
+   * to park at the rate it measured; pass --w4More=10000 to measure it (minutes per side on 2 cores).
+   */
+  w4More: 2000,
   w4Drain: 1000,
   w4DrainInFlight: 20,
   w4StartInFlight: 50,
@@ -505,8 +508,8 @@ function table(results: Record<string, any>): string {
     const b = w4.bare;
     rows.push([
       `W4 worker RSS, ${s.parked.count} parked (cache ${s.maxCachedWorkflows} / ${b.maxCachedWorkflows})`,
-      `${s.parked.memory.rssMb} MB`,
-      `${b.parked.memory.rssMb} MB`,
+      `${s.parked.memory.rssMb} MB (idle ${s.idle.rssMb})`,
+      `${b.parked.memory.rssMb} MB (idle ${b.idle.rssMb})`,
       `${w4.rssRatio}×`,
       '≤ 200 MB at 10,000',
       ...cpuCells(s.parked.park, b.parked.park),
@@ -629,7 +632,7 @@ async function main(): Promise<void> {
   let workers: WorkerChild[] = [];
   const startSides = async (workload: Workload): Promise<Record<Kind, Side>> => {
     const queue = (kind: Kind) => `bench-${workload.toLowerCase()}-${kind}`;
-    const base = { address: server.address, modelUrl: model.url };
+    const base = { address: server.address, modelUrl: model.url, dataDir: join(dir, 'steward') };
     const [stewardWorker, bareWorker] = await Promise.all([
       WorkerChild.start(
         {
@@ -654,7 +657,7 @@ async function main(): Promise<void> {
     ]);
     workers = [stewardWorker, bareWorker];
     return {
-      steward: stewardSide(client, queue('steward'), stewardWorker),
+      steward: stewardSide(client, queue('steward'), stewardWorker, base.dataDir),
       bare: bareSide(client, queue('bare'), bareWorker),
     };
   };

@@ -14,6 +14,7 @@ import { createStewardActivities } from '../src/activities';
 import { AgentRegistry } from '../src/agents';
 import { parseConfig } from '../src/config/load';
 import { createProviders } from '../src/providers';
+import { trustedKeys } from '../src/runtime/localStack';
 import { createStewardWorker } from '../src/runtime/worker';
 import { BlobStore } from '../src/stores/blobStore';
 import { ToolRegistry } from '../src/tools/registry';
@@ -27,6 +28,8 @@ export interface WorkerProcessOptions {
   /** The workflow bundle, built once by the driver (bundling takes seconds). */
   bundlePath: string;
   modelUrl: string;
+  /** Steward's data directory, shared with the driver: the install key there signs the bench's decisions. */
+  dataDir: string;
   /** Steward's worker: createStewardWorker's default (200) when absent. Bare: the SDK's default. */
   maxCachedWorkflows?: number;
   /**
@@ -88,7 +91,7 @@ async function createWorker(options: WorkerProcessOptions, connection: NativeCon
   const dir = mkdtempSync(join(tmpdir(), 'steward-bench-'));
   const config = parseConfig(
     {
-      dataDir: join(dir, 'data'),
+      dataDir: options.dataDir,
       providers: { bench: { kind: 'openai-compatible', baseURL: options.modelUrl } },
       models: [
         {
@@ -111,6 +114,7 @@ async function createWorker(options: WorkerProcessOptions, connection: NativeCon
     tools: new ToolRegistry().register(readTool, writeTool(reportStart)),
     blobs: new BlobStore(join(dir, 'blobs')),
     logger: pino({ level: 'silent' }),
+    trustedKeys: trustedKeys(config),
   });
   if (options.debugMode) {
     return Worker.create({
