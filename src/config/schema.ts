@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { agentEntrySchema } from './agentSchema';
 import { mcpServersSchema } from './mcpSchema';
+import { apiSchema } from './apiSchema';
 
 const trust = z.enum(['local', 'private', 'public']);
 const dataClass = z.enum(['public', 'internal', 'confidential']);
@@ -255,6 +256,8 @@ export const configSchema = z
     agentFiles: z.array(z.string().min(1)).max(100).default([]),
     /** MCP servers whose tools the worker offers as `<server>__<tool>`. */
     mcpServers: mcpServersSchema,
+    /** The HTTP API and review lane (`steward serve`, `steward dev`): address, identities, limits. */
+    api: apiSchema.prefault({}),
     /**
      * Keys whose signed decisions (approve, reject, cancel) this worker accepts, besides this install's
      * own: the front door's (`signsFor: ['*']`, it authenticates callers) or an approver's own.

@@ -19,6 +19,7 @@ function refusal(name: string, argv: string[]): ArgumentError {
 test('the commands are the ones the CLI documents, each once', () => {
   expect(COMMANDS.map((c) => c.name)).toEqual([
     'dev',
+    'serve',
     'worker',
     'node',
     'run',
@@ -32,6 +33,7 @@ test('the commands are the ones the CLI documents, each once', () => {
     'keys',
     'agents',
     'tools',
+    'tokens',
     'models',
   ]);
 });

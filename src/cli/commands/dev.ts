@@ -1,3 +1,5 @@
+import { startFrontDoor, type FrontDoorServer } from '../../api';
+import { currentUser } from '../../config/load';
 import { portOrFree } from '../../runtime/devServer';
 import {
   findServer,
@@ -13,14 +15,19 @@ import { mcpStatusLines, modelProgressPrinter } from '../format';
 
 export const dev = defineCommand({
   name: 'dev',
-  synopsis: '[--port N] [--ui-port N]',
-  summary: 'embedded Temporal server + worker + compute node; prints the UI address',
+  synopsis: '[--port N] [--ui-port N] [--api-port N]',
+  summary: 'embedded Temporal server + worker + compute node + API and review lane; prints their addresses',
   details:
     'State is kept in the data directory (temporal.db). Ctrl-C stops the workers, then the server;\n' +
     'a second Ctrl-C ends the process at once.',
   options: {
     port: { type: 'string', value: 'N', description: "the server's port (default 7233, else a free one)" },
     'ui-port': { type: 'string', value: 'N', description: "the UI's port (default 8233, else a free one)" },
+    'api-port': {
+      type: 'string',
+      value: 'N',
+      description: 'the API and review lane (default api.port, 8787, else a free one)',
+    },
   },
   async run({ config, options }) {
     // A steward killed with -9 may have left its server on 7233/8233 and the SQLite file: free them first.
@@ -41,12 +48,28 @@ export const dev = defineCommand({
       exitOnSignal: false, // dev stops its workers first, below
     });
     let workers: Workers | undefined;
+    let door: FrontDoorServer | undefined;
     try {
       workers = await runWorkers(config, server.address, getLogger(), {
         onModelProgress: modelProgressPrinter(),
       });
       say(`Temporal server: ${server.address} (namespace ${config.temporal.namespace})`);
       say(`Temporal UI:     ${server.uiUrl}`);
+      door = await startFrontDoor(config, {
+        address: server.address,
+        uiUrl: server.uiUrl,
+        logger: getLogger(),
+        port:
+          portOption(options['api-port'], 'api-port') ??
+          (config.api.port === 0 ? 0 : await portOrFree(config.api.port)),
+        devUser: currentUser(),
+      });
+      say(`Steward API:     ${door.url}/v1 (OpenAPI: ${door.url}/openapi.json)`);
+      say(`Review lane:     ${door.url}/ui/`);
+      if (door.devToken)
+        say(
+          `  no api.tokens configured: sign in as ${door.devToken.identity} with ${door.devToken.token} (valid until steward dev stops)`,
+        );
       say(
         `Worker on task queue "${config.temporal.taskQueue}", compute nodes: ${config.computeNodes.map((n) => n.id).join(', ')}`,
       );
@@ -59,8 +82,9 @@ export const dev = defineCommand({
       process.off('SIGINT', listener).off('SIGTERM', listener);
       note('stopping… (Ctrl-C again to force)');
     } finally {
-      // workers first, so what they are doing can still reach the server
+      // the front door and workers first, so what they are doing can still reach the server
       try {
+        await door?.close().catch(() => undefined);
         await workers?.stop();
       } finally {
         await server.stop();

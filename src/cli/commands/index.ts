@@ -10,13 +10,16 @@ import { models } from './models';
 import { node } from './node';
 import { policy } from './policy';
 import { run } from './run';
+import { serve } from './serve';
 import { status } from './status';
+import { tokens } from './tokens';
 import { tools } from './tools';
 import { worker } from './worker';
 
 /** Every command of the steward CLI, in the order the usage lists them. */
 export const COMMANDS: readonly Command[] = [
   dev,
+  serve,
   worker,
   node,
   run,
@@ -30,5 +33,6 @@ export const COMMANDS: readonly Command[] = [
   keys,
   agents,
   tools,
+  tokens,
   models,
 ];
