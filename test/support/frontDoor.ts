@@ -67,7 +67,9 @@ export async function startFrontDoorFixture(
     return { identity, roles: [...roles], sha256 };
   });
   const base = harness.config();
-  const config = { ...base, api: { ...base.api, tokens: entries, ...options.api } };
+  // a test polls often: only the flood test asks for a tight rate limit
+  const rateLimit = { max: 100_000, windowSeconds: 60 };
+  const config = { ...base, api: { ...base.api, tokens: entries, rateLimit, ...options.api } };
   const server = await startApiServer({
     config: config as typeof base,
     client: harness.client,

@@ -212,7 +212,7 @@ export function timelineChart(timeline: Timeline): Html {
   const labelW = 330;
   const barW = 520;
   const rowH = 22;
-  const width = labelW + barW + 170;
+  const width = labelW + barW + 240;
   const height = timeline.items.length * rowH + 24;
   const rows = timeline.items.map((item, i) => {
     const x = labelW + ((Date.parse(item.startAt) - t0) / span) * barW;
@@ -306,7 +306,7 @@ export function taskFragment(ctx: PageContext, view: TaskView): Html {
         >${s.stopReason && s.stopReason !== 'completed' ? html` · <strong>${s.stopReason}</strong>` : ''}
       </dd>
       ${
-        s.stopDetail
+        s.stopDetail && s.status === 'stopped'
           ? html`<dt>Why</dt>
               <dd>${s.stopDetail}</dd>`
           : ''

@@ -98,6 +98,8 @@ export async function registerLane(app: FastifyInstance, { auth, door, directory
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('content-security-policy', CSP);
     reply.header('x-frame-options', 'DENY');
+    // not no-referrer: with it Chromium sends a same-origin form post as Origin: null
+    reply.header('referrer-policy', 'same-origin');
     return payload;
   });
 
