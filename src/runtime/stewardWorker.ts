@@ -8,7 +8,14 @@ import type { McpServerStatus } from '../tools/mcp/source';
 import type { ToolDefinition } from '../tools/registry';
 import { StewardClient } from './client';
 import type { DevServer } from './devServer';
-import { blobStoreFor, findServer, runWorkers, startEmbeddedServer, type Workers } from './localStack';
+import {
+  blobStoreFor,
+  installSigner,
+  findServer,
+  runWorkers,
+  startEmbeddedServer,
+  type Workers,
+} from './localStack';
 import { getLogger } from './logger';
 import { installTemporalRuntime } from './temporalRuntime';
 
@@ -136,6 +143,7 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<S
         config.temporal.namespace,
         config.temporal.taskQueue,
         blobStoreFor(config),
+        installSigner(config), // its decisions are signed with this install's key, which the worker trusts
       );
       clients.push(client);
       return client;
