@@ -113,11 +113,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   });
   const app = Fastify({
     bodyLimit: api.bodyLimitBytes,
-    ...(options.logger ? { loggerInstance: options.logger.child({ component: 'api' }) } : {}),
-    disableRequestLogging: true,
+    // warnings and errors only: a line per request would drown the worker's log
+    ...(options.logger
+      ? { loggerInstance: options.logger.child({ component: 'api' }, { level: 'warn' }) }
+      : {}),
     trustProxy: false,
     // a task id is at most 200 characters; nothing else in a URL needs much more
-    maxParamLength: 300,
+    routerOptions: { maxParamLength: 300 },
     return503OnClosing: true,
   });
   app.decorateRequest('caller', undefined);
