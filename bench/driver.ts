@@ -237,8 +237,9 @@ export async function waitParked(client: Client, id: string): Promise<void> {
   }
 }
 
+/** Applies `f` to every figure of a spread but its count `n`. */
 export function mapValues<T extends Record<string, number>>(o: T, f: (v: number) => number): T {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)])) as T;
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, k === 'n' ? v : f(v)])) as T;
 }
 
 /**

@@ -39,7 +39,7 @@ const DEFAULTS = {
   w1Reps: 30,
   w2Tasks: 200,
   w2InFlight: 20,
-  w3Reps: 100,
+  w3Reps: 60,
   w4Parked: 1000,
   /**
    * A second, larger parked count, for RSS only (0: skip). The run reports how long 10,000 would take
@@ -357,6 +357,8 @@ class Bench {
           memory: atParked,
           park: parked.cpu,
           tasksPerSecond: parked.tasksPerSecond,
+          /** At the rate measured here, how long parking 10,000 would take (--w4More=10000 does it). */
+          secondsToPark10000: Math.round(10_000 / parked.tasksPerSecond),
         },
         drain: {
           count: drainIds.length,
@@ -449,7 +451,9 @@ function table(results: Record<string, any>): string {
     s && b ? `${s.serverMsPerStep} / ${b.serverMsPerStep}` : '',
     s && b ? `${s.workerMsPerStep} / ${b.workerMsPerStep}` : '',
     s && b ? `${s.clientMsPerStep} / ${b.clientMsPerStep}` : '',
+    s && b ? `${s.otherCores} / ${b.otherCores}` : '',
   ];
+  const signed = (n: number) => `${n >= 0 ? '+' : '−'}${Math.abs(n)}`;
   const w1 = results.W1;
   if (w1)
     rows.push([
@@ -470,6 +474,7 @@ function table(results: Record<string, any>): string {
       `– / ${w1.bareLocal.cpu.serverMsPerStep}`,
       `– / ${w1.bareLocal.cpu.workerMsPerStep}`,
       `– / ${w1.bareLocal.cpu.clientMsPerStep}`,
+      `– / ${w1.bareLocal.cpu.otherCores}`,
     ]);
   const w2 = results.W2;
   if (w2)
@@ -491,6 +496,7 @@ function table(results: Record<string, any>): string {
       `– / ${w2.bareLocal.cpu.serverMsPerStep}`,
       `– / ${w2.bareLocal.cpu.workerMsPerStep}`,
       `– / ${w2.bareLocal.cpu.clientMsPerStep}`,
+      `– / ${w2.bareLocal.cpu.otherCores}`,
     ]);
   const w3 = results.W3;
   if (w3)
@@ -498,7 +504,7 @@ function table(results: Record<string, any>): string {
       'W3 approval → tool starts, p50 / p99',
       `${w3.steward.latencyMs.p50} / ${w3.steward.latencyMs.p99} ms`,
       `${w3.bare.latencyMs.p50} / ${w3.bare.latencyMs.p99} ms`,
-      `+${w3.p50OverBareMs} / +${w3.p99OverBareMs} ms`,
+      `${signed(w3.p50OverBareMs)} / ${signed(w3.p99OverBareMs)} ms`,
       '≤ bare + 5 ms',
       ...cpuCells(w3.steward.cpu, w3.bare.cpu),
     ]);
@@ -551,6 +557,7 @@ function table(results: Record<string, any>): string {
     'Server CPU ms/step S / B',
     'Worker CPU ms/step S / B',
     'Client CPU ms/step S / B',
+    'Other load, cores S / B',
   ];
   const lines = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`);
   return lines.join('\n');
@@ -723,7 +730,10 @@ async function main(): Promise<void> {
     writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2));
     console.log(`\n${summary}\n`);
     console.log(
-      `CPU per step: server = the dev server process, worker = the side's worker process, client = this process.`,
+      `CPU per step: server = the dev server process, worker = the side's worker process, client = this process ` +
+        `(the driver and W5's model server). Other load: mean cores busy in other processes during the phase ` +
+        `(other people's work on this machine); compare the two sides of one row, and distrust a row whose ` +
+        `two sides saw very different other load.`,
     );
     console.log(`load average ${loadAtStart.join(' ')} → ${loadAtEnd.join(' ')}; results in ${file}`);
   } finally {
