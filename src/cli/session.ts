@@ -4,9 +4,10 @@
  */
 import { ServiceError } from '@temporalio/client';
 import { TransportError } from '@temporalio/worker';
-import type { LoadedConfig } from '../config/load';
 import { StewardError } from '../errors';
 import { StewardClient } from '../runtime/client';
+import { startFrontDoor, type FrontDoorServer } from '../api';
+import { currentUser, type LoadedConfig } from '../config/load';
 import {
   blobStoreFor,
   findServer,
@@ -68,6 +69,7 @@ export async function connectOrEmbed(config: LoadedConfig): Promise<Session> {
   installTemporalRuntime(getLogger(), 'ERROR');
   const server = await startEmbeddedServer(config, { report: note });
   let workers: Workers | undefined;
+  let door: FrontDoorServer | undefined;
   try {
     workers = await runWorkers(config, server.address, getLogger(), {
       onModelProgress: modelProgressPrinter(),
@@ -79,16 +81,29 @@ export async function connectOrEmbed(config: LoadedConfig): Promise<Session> {
       blobStoreFor(config),
       installSigner(config),
     );
+    // the review lane comes up with the rest, so an approval can also be given in a browser
+    door = await startFrontDoor(config, {
+      address: server.address,
+      uiUrl: server.uiUrl,
+      logger: getLogger(),
+      port: 0,
+      devUser: currentUser(),
+    });
+    const signIn = door.devToken ? ` (sign in as ${door.devToken.identity} with ${door.devToken.token})` : '';
+    note(`Review lane: ${door.url}/ui/${signIn}`);
+    const started = door;
     return {
       client,
       uiUrl: server.uiUrl,
       async close() {
         await client.close();
+        await started.close();
         await workers?.stop();
         await server.stop();
       },
     };
   } catch (err) {
+    await door?.close();
     await workers?.stop();
     await server.stop();
     throw err;

@@ -202,8 +202,9 @@ export class TaskContext {
   }
 
   private details(now: string): string {
-    const spend = `$${this.carried.spendUsd.toFixed(6)} of $${this.spec.limits.budgetUsd}`;
-    return `**${this.status}**: ${now}\n\nstep ${this.carried.step}/${this.spec.limits.maxSteps} · spend ${spend}`;
+    // the Temporal UI renders details as Markdown with maths: a bare $ or a/b would not read as text
+    const spend = `\\$${this.carried.spendUsd.toFixed(6)} of \\$${this.spec.limits.budgetUsd}`;
+    return `**${this.status}**: ${now}\n\nstep ${this.carried.step} of ${this.spec.limits.maxSteps} · spend ${spend}`;
   }
 
   state(): TaskState {
