@@ -45,13 +45,10 @@ export function temporalProfile(env: NodeJS.ProcessEnv = process.env): ClientCon
   try {
     return loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
   } catch (err) {
-    throw new TemporalProfileError(
-      `the Temporal client profile cannot be read: ${(err as Error).message}`,
-      {
-        cause: err,
-        hint: 'check TEMPORAL_CONFIG_FILE / ~/.config/temporalio/temporal.toml, TEMPORAL_PROFILE and the TEMPORAL_TLS_* variables',
-      },
-    );
+    throw new TemporalProfileError(`the Temporal client profile cannot be read: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'check TEMPORAL_CONFIG_FILE / ~/.config/temporalio/temporal.toml, TEMPORAL_PROFILE and the TEMPORAL_TLS_* variables',
+    });
   }
 }
 

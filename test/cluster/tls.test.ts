@@ -38,6 +38,7 @@ beforeAll(async () => {
       HOOKS,
       resolve(__dirname, '..', '..', 'bin', 'steward.js'),
     ],
+    watchdog: true,
   });
 });
 

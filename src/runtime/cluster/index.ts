@@ -11,7 +11,7 @@ import { STEWARD_SEARCH_ATTRIBUTES } from '../../workflows/searchAttributes';
 import { connectClient } from '../connection';
 import { freePort } from '../devServer';
 import { ensureModel } from '../../weights';
-import { isRunning } from '../watchdog';
+import { isRunning, watchProcessGroup } from '../watchdog';
 import { ensureServerBinaries, type ServerBinaries } from './binaries';
 import { ensureDatabase, initPostgres, postgresUrl, startPostgres, type PostgresSettings } from './postgres';
 import {
@@ -62,6 +62,11 @@ export interface ClusterOptions {
   blobs?: 'postgres' | 'local';
   /** Mutual TLS between everything and the server, with these files (see cluster/tls.ts). */
   tls?: ClusterTls;
+  /**
+   * Stop every process of the cluster when the process that started it dies, however it dies (a
+   * test run); without it (`cluster up`) they outlive their starter until `cluster down`.
+   */
+  watchdog?: boolean;
   report?: (line: string) => void;
 }
 
@@ -95,6 +100,8 @@ export interface ClusterState {
   /** With blobs in PostgreSQL: the environment variable that gives each process their URL. */
   blobsUrlEnv?: string;
   tls?: ClusterTls;
+  /** Whether the processes stop with the process that started them (ClusterOptions.watchdog). */
+  watchdog?: boolean;
   specs: StewardProcessSpec[];
   processes: ProcessRecord[];
   timings: Record<string, number>;
@@ -126,6 +133,12 @@ function writeState(state: ClusterState): void {
 
 function setRecord(state: ClusterState, record: ProcessRecord): void {
   state.processes = [...state.processes.filter((p) => p.name !== record.name), record];
+}
+
+/** With a watchdog, the process group ends when this process does (src/runtime/watchdog.ts). */
+function watched(state: Pick<ClusterState, 'watchdog'>, record: ProcessRecord): ProcessRecord {
+  if (state.watchdog) watchProcessGroup(record.pid);
+  return record;
 }
 
 export function findRecord(state: ClusterState, name: string): ProcessRecord | undefined {
@@ -354,23 +367,26 @@ export async function startStewardProcess(
   const log = logFile(state, spec.name);
   const offset = existsSync(log) ? statSync(log).size : 0;
   const [command, ...prefix] = state.stewardCommand;
-  const record = startDetached({
-    name: spec.name,
-    command: command!,
-    args: [...prefix, ...spec.args],
-    log,
-    marker: spec.dataDir,
-    cwd: state.dir,
-    env: {
-      // the cluster's own Temporal profile only: none of the caller's TEMPORAL_* settings
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_'))),
-      ...state.stewardEnv,
-      ...connectionEnv(state),
-      STEWARD_CONFIG: state.stewardConfig,
-      STEWARD_DATA_DIR: spec.dataDir,
-      ...(state.blobsUrlEnv ? { [state.blobsUrlEnv]: blobsUrl(state) } : {}),
-    },
-  });
+  const record = watched(
+    state,
+    startDetached({
+      name: spec.name,
+      command: command!,
+      args: [...prefix, ...spec.args],
+      log,
+      marker: spec.dataDir,
+      cwd: state.dir,
+      env: {
+        // the cluster's own Temporal profile only: none of the caller's TEMPORAL_* settings
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_'))),
+        ...state.stewardEnv,
+        ...connectionEnv(state),
+        STEWARD_CONFIG: state.stewardConfig,
+        STEWARD_DATA_DIR: spec.dataDir,
+        ...(state.blobsUrlEnv ? { [state.blobsUrlEnv]: blobsUrl(state) } : {}),
+      },
+    }),
+  );
   await waitFor(
     `${spec.name} did not start its workers`,
     async () => (readFileSync(log).subarray(offset).includes(READY_LINE) ? true : undefined),
@@ -433,6 +449,7 @@ export async function clusterUp(options: ClusterOptions): Promise<ClusterState> 
     blobs,
     ...(blobs === 'postgres' ? { blobsUrlEnv: BLOBS_URL_ENV } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.watchdog ? { watchdog: true } : {}),
     specs: [],
     processes: [],
     timings,
@@ -440,7 +457,10 @@ export async function clusterUp(options: ClusterOptions): Promise<ClusterState> 
   const up = async (): Promise<void> => {
     await time(timings, 'postgres', async () => {
       initPostgres(postgres.dataDir, postgres);
-      setRecord(state, await startPostgres(postgres.dataDir, postgres, logFile(state, 'postgres')));
+      setRecord(
+        state,
+        watched(state, await startPostgres(postgres.dataDir, postgres, logFile(state, 'postgres'))),
+      );
     });
     writeState(state);
     await time(timings, 'schema', async () => {
@@ -456,7 +476,7 @@ export async function clusterUp(options: ClusterOptions): Promise<ClusterState> 
       tls: options.tls,
     });
     await time(timings, 'server', async () => {
-      const server = startServer(binaries, dir, state.configDir, logFile(state, 'temporal'));
+      const server = watched(state, startServer(binaries, dir, state.configDir, logFile(state, 'temporal')));
       setRecord(state, server);
       writeState(state);
       await prepareNamespace(state, server);
@@ -622,7 +642,10 @@ export class ClusterControl {
     if (this.running('temporal')) throw new Error('the Temporal server is running');
     const state = this.state;
     const binaries = await ensureServerBinaries();
-    const server = startServer(binaries, state.dir, state.configDir, logFile(state, 'temporal'));
+    const server = watched(
+      state,
+      startServer(binaries, state.dir, state.configDir, logFile(state, 'temporal')),
+    );
     setRecord(state, server);
     writeState(state);
     await prepareNamespace(state, server);

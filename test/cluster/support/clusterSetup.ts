@@ -28,6 +28,8 @@ export default async function clusterSetup(): Promise<void> {
     config: CLUSTER_TEST_CONFIG,
     stewardCommand: [process.execPath, '--require', HOOKS, join(REPO, 'bin', 'steward.js')],
     report: (line) => process.stderr.write(`${line}\n`),
+    // the teardown stops it in order; should this process die first, nothing of it outlives the run
+    watchdog: true,
   });
   process.stderr.write(
     `\ncluster up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(state.timings)}\n`,
