@@ -1,4 +1,6 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { AgentRegistry } from '../agents';
+import { ErrorTypes } from '../errors';
 import type { TrustedKey } from '../audit/signing';
 import { resolveTaskSpec, TaskRefused } from './taskSpec';
 import type { StewardConfig } from '../config/schema';
@@ -25,16 +27,19 @@ export type ResolvedTask = { spec: TaskSpec } | { refused: string };
 export function createTaskActivity({ config, agents, tools, blobs, trustedKeys = [] }: TaskActivityDeps) {
   return async function resolveTask(start: { taskId: string; request: unknown }): Promise<ResolvedTask> {
     const request = start.request as { input?: unknown } | null;
-    // Large input was moved to the blob store by the client: check the value, keep history small.
-    const withInput =
-      request && typeof request === 'object' && 'input' in request
-        ? { ...request, input: await blobs.resolve(request.input) }
-        : request;
     try {
+      // Large input was moved to the blob store by the client: check the value, keep history small.
+      const withInput =
+        request && typeof request === 'object' && 'input' in request
+          ? { ...request, input: await blobs.resolve(request.input) }
+          : request;
       const spec = resolveTaskSpec(config, agents, tools, start.taskId, withInput);
       return { spec: { ...spec, input: await blobs.externalize(spec.input), trustedKeys } };
     } catch (err) {
       if (err instanceof TaskRefused) return { refused: err.message };
+      // the input's blob is not in this worker's store: no retry brings it back
+      if (err instanceof ApplicationFailure && err.type === ErrorTypes.BlobMissing)
+        return { refused: err.message };
       throw err;
     }
   };
