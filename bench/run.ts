@@ -714,7 +714,9 @@ async function main(): Promise<void> {
     const report = {
       startedAt: started.toISOString(),
       durationS: round((Date.now() - started.getTime()) / 1000),
-      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
+        ' ',
+      ),
       ...gitHead(),
       machine: { cores: availableParallelism(), loadAtStart, loadAtEnd },
       server: { tuned: true, pid: server.pid },
