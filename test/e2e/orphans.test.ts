@@ -27,6 +27,8 @@ import { eventually } from '../support/harness';
 jest.setTimeout(90_000);
 
 const REPO = join(__dirname, '..', '..');
+// each steward process here gets its own data directory; the test reads the same ones through loadConfig
+delete process.env.STEWARD_DATA_DIR;
 const TSX = require.resolve('tsx/cjs', { paths: [REPO] });
 const root = mkdtempSync(join(process.env.STEWARD_TEST_DIR ?? '/tmp', 'orphans-'));
 /** Every server pid a test has seen, so none outlives the file even when a test fails. */
@@ -111,6 +113,8 @@ async function startDev(
 ): Promise<{ cli: CliProcess; serverPid: number }> {
   const cli = new CliProcess(['dev', '--port', String(port), '--ui-port', String(uiPort)], env);
   await cli.waitFor(`Temporal server: 127.0.0.1:${port}`, { timeoutMs: 60_000 });
+  // up means all of it (the API and review lane start after the server): a signal before is start-up's
+  await cli.waitFor('Run a task in another terminal', { timeoutMs: 60_000 });
   const { pid, serverPid } = recordOf(env.dataDir);
   expect(pid).toBe(cli.child.pid); // the record names its owner, which findServer checks
   serverPids.add(serverPid);

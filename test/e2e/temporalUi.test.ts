@@ -80,7 +80,8 @@ test('the Temporal UI shows the task’s summary, its Steward search attributes 
   await page.getByText('User Metadata', { exact: true }).click();
   const metadata = await eventually(async () => {
     const text = await allText(page);
-    return text.includes(`${copier.name} for bob`) ? text : undefined;
+    // the summary and the current details arrive separately: wait for both
+    return text.includes(`${copier.name} for bob`) && /awaiting_approval/.test(text) ? text : undefined;
   }, 'the summary in the UI');
   expect(metadata).toContain('tool: read_file, step 1');
   expect(metadata).toMatch(/approval deadline of approval-\d+ \(write_file\)/);

@@ -162,7 +162,7 @@ describe('MCP tools end to end', () => {
     });
     expect(result).toMatchObject({ status: 'completed', result: 'recorded note' });
 
-    const pins = readPins(join(dir, '.steward'));
+    const pins = readPins(worker.config.dataDir);
     // the untrusted test server's record tool needs approval (irreversible by default); the approval names its pin
     expect(bindings).toEqual([expect.objectContaining({ definitionHash: pins.test!.tools.record!.hash })]);
     // the pins of both tools are in the task's resolved spec, in history

@@ -208,6 +208,13 @@ describe('duplicates are refused, naming the later entry', () => {
 });
 
 describe('workspace and data directory', () => {
+  // these are about the config file's own dataDir: an environment override would hide them
+  const saved = process.env.STEWARD_DATA_DIR;
+  beforeEach(() => delete process.env.STEWARD_DATA_DIR);
+  afterAll(() => {
+    if (saved !== undefined) process.env.STEWARD_DATA_DIR = saved;
+  });
+
   test('the workspace defaults to a directory of its own, next to the data directory', () => {
     const config = parseConfig({}, 'config', '/srv/steward');
     expect(config.tools.workspace).toBe('/srv/steward/workspace');

@@ -9,6 +9,13 @@ const URL_ENV = 'STEWARD_TEST_PG_URL';
 afterEach(() => delete process.env[URL_ENV]);
 
 describe('stores.blobs in the config', () => {
+  // the config's own dataDir is under test: an environment override would hide it
+  const saved = process.env.STEWARD_DATA_DIR;
+  beforeEach(() => delete process.env.STEWARD_DATA_DIR);
+  afterAll(() => {
+    if (saved !== undefined) process.env.STEWARD_DATA_DIR = saved;
+  });
+
   test('absent: the local directory in the data directory', () => {
     const config = parseConfig({ dataDir: '/tmp/steward-data' });
     expect(config.stores.blobs).toEqual({ kind: 'local' });
