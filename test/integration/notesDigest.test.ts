@@ -21,7 +21,15 @@ beforeAll(async () => {
   harness = await new Harness({
     providers: { embedded: provider },
     config: {
-      models: [{ id: 'embedded', provider: 'embedded', model: 'SmolLM2-135M-Instruct', trust: 'local' }],
+      models: [
+        {
+          id: 'embedded',
+          provider: 'embedded',
+          model: 'SmolLM2-135M-Instruct',
+          trust: 'local',
+          price: { inputPerMTok: 0, outputPerMTok: 0 }, // free, and says so: an unpriced route is never used
+        },
+      ],
     },
   }).start();
 }, 60_000);
@@ -39,7 +47,7 @@ test('notes-digest runs on the embedded model: draft, one approval, digest writt
   const pending = await eventually(
     async () => (await harness.client.state(spec.taskId)).pendingApproval,
     'the approval request',
-    240_000, // the 135M model drafts on one CPU thread: slow on a busy 2-core machine
+    90_000,
   );
   const draft = (pending.action.input as { content: string }).content;
   expect(pending.action).toMatchObject({ tool: 'write_file', input: { path: 'digest.md' } });
@@ -74,4 +82,4 @@ test('notes-digest runs on the embedded model: draft, one approval, digest writt
     'tool: write_file, step 4',
   ]);
   await recordHistory('notes-digest-embedded', handle);
-}, 300_000);
+}, 120_000);
