@@ -1,0 +1,361 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { createServer } from 'node:net';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { msToTs } from '@temporalio/common/lib/time';
+import { parse, stringify } from 'yaml';
+import type { StewardConfigInput } from '../../config/schema';
+import { STEWARD_SEARCH_ATTRIBUTES } from '../../workflows/searchAttributes';
+import { freePort } from '../devServer';
+import { ensureModel } from '../../weights';
+import { isRunning } from '../watchdog';
+import { ensureServerBinaries, type ServerBinaries } from './binaries';
+import { ensureDatabase, initPostgres, startPostgres } from './postgres';
+import { startDetached, stillOurs, waitFor, type ProcessRecord } from './processes';
+import { setupSchema, startServer, writeServerConfig, type ServerPorts } from './temporalServer';
+
+import {
+  BLOBS_DATABASE,
+  BLOBS_URL_ENV,
+  blobsUrl,
+  connectionEnv,
+  connectToCluster,
+  logFile,
+  readClusterState,
+  REPO,
+  setRecord,
+  watched,
+  writeProfile,
+  writeState,
+  type ClusterNode,
+  type ClusterOptions,
+  type ClusterState,
+  type StewardProcessSpec,
+} from './state';
+import { clusterDown } from './control';
+
+/** Resolves relative paths of a Steward config against the directory of the file they came from. */
+export function baseConfig(config: ClusterOptions['config']): StewardConfigInput & Record<string, unknown> {
+  if (config === undefined) return {};
+  if (typeof config !== 'string')
+    return structuredClone(config) as StewardConfigInput & Record<string, unknown>;
+  const file = resolve(config);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const parsed: any = parse(readFileSync(file, 'utf8')) ?? {};
+  const tools = (parsed.tools ??= {});
+  tools.workspace = resolve(dirname(file), tools.workspace ?? 'workspace');
+  return parsed;
+}
+
+/** The config every Steward process of the cluster reads: the base plus the cluster's server and nodes. */
+export function stewardConfigFor(
+  options: ClusterOptions,
+  state: ClusterState,
+  nodes: ClusterNode[],
+  embeddedModelPath: string | undefined,
+): Record<string, unknown> {
+  const config = baseConfig(options.config) as Record<string, unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const c = config as any;
+  c.temporal = { ...(c.temporal ?? {}), address: state.address, namespace: state.namespace };
+  c.tools = { ...(c.tools ?? {}) };
+  c.tools.workspace = isAbsolute(c.tools.workspace ?? '') ? c.tools.workspace : join(state.dir, 'workspace');
+  c.computeNodes = nodes.map((n) => ({
+    id: n.id,
+    taskQueue: `steward-${n.id}`,
+    trust: n.trust,
+    ...(n.pricePerJobUsd !== undefined ? { pricePerJobUsd: n.pricePerJobUsd } : {}),
+    ...(n.pickupTimeoutSeconds !== undefined ? { pickupTimeoutSeconds: n.pickupTimeoutSeconds } : {}),
+  }));
+  // The embedded model: fetched (or found) once in the caller's data directory, not once per process.
+  const routes = (c.models ?? []) as Array<{ provider: string }>;
+  const providers = (c.providers ??= {});
+  const usesEmbedded = routes.length === 0 || routes.some((r) => r.provider === 'embedded');
+  if (usesEmbedded && !providers.embedded?.modelPath) {
+    providers.embedded = { ...(providers.embedded ?? {}), kind: 'embedded', modelPath: embeddedModelPath };
+  }
+  if (state.blobs === 'postgres')
+    c.stores = { ...(c.stores ?? {}), blobs: { kind: 'postgres', urlEnv: BLOBS_URL_ENV } };
+  return config;
+}
+
+/** True when `port` can be bound on 127.0.0.1 now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+async function allBindable(ports: number[]): Promise<boolean> {
+  for (const port of ports) if (!(await bindable(port))) return false;
+  return true;
+}
+
+/**
+ * Free ports for the server's services, below 32768: the server records its membership ports in a
+ * SMALLINT column (`value "37435" is out of range for type smallint`), and the kernel's ephemeral
+ * ports (what port 0 hands out) start at 32768.
+ */
+/** Where the embedded model's weights are, when the config's routes use it (fetched once if missing). */
+export async function embeddedModel(options: ClusterOptions): Promise<string | undefined> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const c: any = baseConfig(options.config);
+  const routes = (c.models ?? []) as Array<{ provider: string }>;
+  if (routes.length > 0 && !routes.some((r) => r.provider === 'embedded')) return undefined;
+  if (c.providers?.embedded?.modelPath) return undefined;
+  return ensureModel({ dataDir: resolve(process.env.STEWARD_DATA_DIR || c.dataDir || '.steward') });
+}
+
+export async function freePorts(): Promise<ServerPorts> {
+  const names: Array<keyof ServerPorts> = [
+    'frontend',
+    'frontendHttp',
+    'frontendMembership',
+    'history',
+    'historyMembership',
+    'matching',
+    'matchingMembership',
+    'worker',
+    'workerMembership',
+  ];
+  const ports = new Set<number>();
+  while (ports.size < names.length) {
+    const port = 10_000 + randomInt(22_000);
+    if (!ports.has(port) && (await bindable(port))) ports.add(port);
+  }
+  const list = [...ports];
+  return Object.fromEntries(names.map((n, i) => [n, list[i]])) as unknown as ServerPorts;
+}
+
+/** Waits until the frontend answers; then registers the namespace and Steward's search attributes. */
+export async function prepareNamespace(state: ClusterState, server: ProcessRecord): Promise<void> {
+  const connection = await waitFor(
+    'the Temporal server did not answer',
+    async () => {
+      const c = await connectToCluster(state, 1000);
+      try {
+        await c.workflowService.getSystemInfo({});
+        return c;
+      } catch (err) {
+        await c.close();
+        throw err;
+      }
+    },
+    { timeoutMs: 60_000, intervalMs: 100, alive: () => isRunning(server.pid), log: server.log },
+  );
+  try {
+    const { namespace } = state;
+    try {
+      await connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs('1 day'),
+      });
+    } catch (err) {
+      if (!/already exists|AlreadyExists/i.test(String(err))) throw err;
+    }
+    // The namespace is not in every service's cache at once; retry until adding attributes works.
+    await waitFor(
+      `search attributes could not be registered on ${namespace}`,
+      async () => {
+        const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+        const missing = Object.entries(STEWARD_SEARCH_ATTRIBUTES).filter(
+          ([name]) => !customAttributes?.[name],
+        );
+        if (missing.length === 0) return true;
+        const types = { Keyword: 2, Int: 3, Double: 4 } as const; // temporal.api.enums.v1.IndexedValueType
+        await connection.operatorService.addSearchAttributes({
+          namespace,
+          searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, types[type]])),
+        });
+        return undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    // and until the namespace serves queries (a worker's first poll needs it everywhere)
+    await waitFor(
+      `namespace ${namespace} did not become usable`,
+      async () => {
+        await connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+  } finally {
+    await connection.close();
+  }
+}
+
+/** What `steward worker` and `steward node` print once their workers run. */
+const READY_LINE = 'worker running against';
+
+/**
+ * Starts one Steward process and waits until it says its workers run. (Not until the server lists
+ * it among the queue's pollers: a poll that lands on one of the queue's other partitions shows in
+ * no listing for up to a minute, while the process is polling all along.)
+ */
+export async function startStewardProcess(
+  state: ClusterState,
+  spec: StewardProcessSpec,
+): Promise<ProcessRecord> {
+  mkdirSync(spec.dataDir, { recursive: true });
+  const log = logFile(state, spec.name);
+  const offset = existsSync(log) ? statSync(log).size : 0;
+  const [command, ...prefix] = state.stewardCommand;
+  const record = watched(
+    state,
+    startDetached({
+      name: spec.name,
+      command: command!,
+      args: [...prefix, ...spec.args],
+      log,
+      marker: spec.dataDir,
+      cwd: state.dir,
+      env: {
+        // the cluster's own Temporal profile only: none of the caller's TEMPORAL_* settings
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_'))),
+        ...state.stewardEnv,
+        ...connectionEnv(state),
+        STEWARD_CONFIG: state.stewardConfig,
+        STEWARD_DATA_DIR: spec.dataDir,
+        ...(state.blobsUrlEnv ? { [state.blobsUrlEnv]: blobsUrl(state) } : {}),
+      },
+    }),
+  );
+  await waitFor(
+    `${spec.name} did not start its workers`,
+    async () => (readFileSync(log).subarray(offset).includes(READY_LINE) ? true : undefined),
+    { timeoutMs: 120_000, intervalMs: 100, alive: () => isRunning(record.pid), log },
+  );
+  return record;
+}
+
+export function time<T>(timings: Record<string, number>, what: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  return work().finally(() => {
+    timings[what] = (Date.now() - started) / 1000;
+  });
+}
+
+/**
+ * Brings up the topology as processes: PostgreSQL (its own, in `dir`), the Temporal server on it
+ * (schema, namespace, search attributes, tuned dynamic config), Steward workers and compute nodes,
+ * every pid recorded in `dir/cluster.json`. Builds the server first if it is not built (once).
+ * An existing cluster directory is reused (its data survives `down`), on fresh ports.
+ */
+export async function clusterUp(options: ClusterOptions): Promise<ClusterState> {
+  const report = options.report ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const dir = resolve(options.dir);
+  const previous = readClusterState(dir);
+  if (previous?.processes.some((p) => isRunning(p.pid) && stillOurs(p)))
+    throw new Error(`a cluster is already running from ${dir}; stop it first (cluster down)`);
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const timings: Record<string, number> = {};
+  const started = Date.now();
+  const binaries: ServerBinaries = await time(timings, 'build', () => ensureServerBinaries(report));
+  const stewardCommand = options.stewardCommand ?? [process.execPath, join(REPO, 'bin', 'steward.js')];
+  if (!options.stewardCommand && !existsSync(join(REPO, 'dist', 'cli', 'main.js')))
+    throw new Error(`bin/steward.js runs the compiled CLI: build it first (npm run build in ${REPO})`);
+
+  const postgres = {
+    host: '127.0.0.1',
+    port: previous && (await bindable(previous.postgres.port)) ? previous.postgres.port : await freePort(),
+    user: 'temporal',
+    password: previous?.postgres.password ?? randomBytes(18).toString('base64url'),
+    dataDir: join(dir, 'postgres'),
+  };
+  const namespace = options.namespace ?? 'default';
+  // The same ports as last time when they are free: the server remembers its members by address in
+  // the database, and members at addresses that no longer answer hold matching back for about a minute.
+  const ports =
+    previous && (await allBindable(Object.values(previous.ports))) ? previous.ports : await freePorts();
+  const blobs = options.blobs ?? 'postgres';
+  const state: ClusterState = {
+    dir,
+    namespace,
+    address: `127.0.0.1:${ports.frontend}`,
+    taskQueue: 'steward',
+    postgres,
+    ports,
+    configDir: join(dir, 'temporal-config'),
+    stewardConfig: join(dir, 'steward.yaml'),
+    stewardCommand,
+    stewardEnv: options.env ?? {},
+    blobs,
+    ...(blobs === 'postgres' ? { blobsUrlEnv: BLOBS_URL_ENV } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.watchdog ? { watchdog: true } : {}),
+    specs: [],
+    processes: [],
+    timings,
+  };
+  const up = async (): Promise<void> => {
+    await time(timings, 'postgres', async () => {
+      initPostgres(postgres.dataDir, postgres);
+      setRecord(
+        state,
+        watched(state, await startPostgres(postgres.dataDir, postgres, logFile(state, 'postgres'))),
+      );
+    });
+    writeState(state);
+    await time(timings, 'schema', async () => {
+      setupSchema(binaries, postgres, logFile(state, 'schema'));
+      ensureDatabase(postgres, BLOBS_DATABASE);
+    });
+    writeProfile(state);
+    writeServerConfig({
+      configDir: state.configDir,
+      moduleDir: binaries.moduleDir,
+      ports,
+      postgres,
+      tls: options.tls,
+    });
+    await time(timings, 'server', async () => {
+      const server = watched(state, startServer(binaries, dir, state.configDir, logFile(state, 'temporal')));
+      setRecord(state, server);
+      writeState(state);
+      await prepareNamespace(state, server);
+    });
+
+    const nodes = options.nodes ?? [
+      { id: 'node-a', trust: 'local' },
+      { id: 'node-b', trust: 'private' },
+    ];
+    const config = stewardConfigFor(options, state, nodes, await embeddedModel(options));
+    writeFileSync(state.stewardConfig, stringify(config));
+    const shared = join(dir, 'steward', 'shared');
+    const dataDir = (name: string) => (blobs === 'local' ? shared : join(dir, 'steward', name));
+    state.specs = [
+      ...Array.from({ length: options.workers ?? 2 }, (_, i) => ({
+        name: `worker-${i + 1}`,
+        args: ['worker', '--no-compute'],
+        dataDir: dataDir(`worker-${i + 1}`),
+      })),
+      ...nodes.map((n) => ({
+        name: n.id,
+        args: ['node', '--id', n.id],
+        dataDir: dataDir(n.id),
+      })),
+    ];
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    mkdirSync((config as any).tools.workspace, { recursive: true });
+    await time(timings, 'steward', async () => {
+      const records = await Promise.all(
+        state.specs.map((spec) => time(timings, spec.name, () => startStewardProcess(state, spec))),
+      );
+      for (const r of records) setRecord(state, r);
+    });
+    timings.total = (Date.now() - started) / 1000;
+    writeState(state);
+  };
+  try {
+    await up();
+  } catch (err) {
+    writeState(state);
+    await clusterDown(dir).catch(() => undefined);
+    throw err;
+  }
+  return state;
+}
