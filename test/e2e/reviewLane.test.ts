@@ -132,8 +132,17 @@ test('a reject from the lane stops the task; the inbox no longer shows it', asyn
   await page.goto(`${door.url}/ui/`);
   const card = page.locator(`section.approval[data-task="${taskId}"]`);
   await card.waitFor({ timeout: 30_000 });
-  await card.locator('textarea[name=reason]').fill('wrong file');
-  await Promise.all([page.waitForURL(/decided=reject$/), card.locator('button[value=reject]').click()]);
+  // fill and press in one turn of the page's script: the inbox's live refresh may replace the card
+  // between two separate steps (it keeps typed text, but a click on a replaced button is lost)
+  await Promise.all([
+    page.waitForURL(/decided=reject$/),
+    page.evaluate((id) => {
+      const section = document.querySelector(`section.approval[data-task="${id}"]`)!;
+      section.querySelector<HTMLTextAreaElement>('textarea[name=reason]')!.value = 'wrong file';
+      const button = section.querySelector<HTMLButtonElement>('button[value=reject]')!;
+      button.form!.requestSubmit(button);
+    }, taskId),
+  ]);
   await page.locator('#status', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
   await expect(page.locator('#task-live').textContent()).resolves.toContain('approval_rejected');
   await page.goto(`${door.url}/ui/`);
