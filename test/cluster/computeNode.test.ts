@@ -2,30 +2,21 @@ import type { StewardClient } from '../../src/runtime/client';
 import type { LedgerServer } from '../support/ledgerServer';
 import {
   cluster,
-  clusterClient,
   effects,
   processOf,
   restoreTopology,
   resultOf,
-  startLedger,
   taskId,
   until,
+  openClientAndLedger,
 } from './support/clusterTest';
 
 let client: StewardClient;
 let ledger: LedgerServer;
 
-beforeAll(async () => {
-  client = await clusterClient();
-  ledger = await startLedger();
-});
+openClientAndLedger((opened) => ({ client, ledger } = opened));
 
 afterEach(() => restoreTopology());
-
-afterAll(async () => {
-  await client?.close();
-  await ledger?.stop();
-});
 
 test('the compute node running a job is stopped (SIGTERM): the job falls over to the other node, its effect once', async () => {
   const id = taskId('node-stop');

@@ -2,28 +2,22 @@ import type { StewardClient } from '../../src/runtime/client';
 import type { LedgerServer } from '../support/ledgerServer';
 import {
   cluster,
-  clusterClient,
   effects,
   processOf,
   restoreTopology,
   resultOf,
-  startLedger,
   taskId,
   until,
+  openClientAndLedger,
 } from './support/clusterTest';
 
 let client: StewardClient;
 let ledger: LedgerServer;
 
-beforeAll(async () => {
-  client = await clusterClient();
-  ledger = await startLedger();
-});
+openClientAndLedger((opened) => ({ client, ledger } = opened));
 
 afterAll(async () => {
   await restoreTopology();
-  await client?.close();
-  await ledger?.stop();
 });
 
 test('the process running a step is killed (SIGKILL) after its effect: another takes the step over and the effect happens once', async () => {

@@ -1,20 +1,15 @@
 import type { StewardClient } from '../../src/runtime/client';
 import type { LedgerServer } from '../support/ledgerServer';
-import { cluster, clusterClient, effects, resultOf, startLedger, taskId, until } from './support/clusterTest';
+import { cluster, effects, resultOf, taskId, until, openClientAndLedger } from './support/clusterTest';
 
 let client: StewardClient;
 let ledger: LedgerServer;
 
-beforeAll(async () => {
-  client = await clusterClient();
-  ledger = await startLedger();
-});
+openClientAndLedger((opened) => ({ client, ledger } = opened));
 
 afterAll(async () => {
   const control = cluster();
   if (!control.running('temporal')) await control.startServer();
-  await client?.close();
-  await ledger?.stop();
 });
 
 test('the Temporal server is stopped (SIGTERM) mid-run and started again: the task completes, each effect once', async () => {

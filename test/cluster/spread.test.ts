@@ -2,26 +2,17 @@ import type { StewardClient } from '../../src/runtime/client';
 import type { LedgerServer } from '../support/ledgerServer';
 import {
   cluster,
-  clusterClient,
   effects,
   processesThatRan,
   resultOf,
-  startLedger,
   taskId,
+  openClientAndLedger,
 } from './support/clusterTest';
 
 let client: StewardClient;
 let ledger: LedgerServer;
 
-beforeAll(async () => {
-  client = await clusterClient();
-  ledger = await startLedger();
-});
-
-afterAll(async () => {
-  await client?.close();
-  await ledger?.stop();
-});
+openClientAndLedger((opened) => ({ client, ledger } = opened));
 
 test('tasks spread over the two worker processes, and every one completes with one effect', async () => {
   const ids = Array.from({ length: 12 }, () => taskId('spread'));

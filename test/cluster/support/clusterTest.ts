@@ -84,6 +84,26 @@ export async function startLedger(): Promise<LedgerServer> {
   return new LedgerServer().start();
 }
 
+/**
+ * A test file's client of the cluster and its ledger server: opened before the file's tests (handed
+ * to `use`), closed after them.
+ */
+export function openClientAndLedger(
+  use: (opened: { client: StewardClient; ledger: LedgerServer }) => void,
+): void {
+  let client: StewardClient | undefined;
+  let ledger: LedgerServer | undefined;
+  beforeAll(async () => {
+    client = await clusterClient();
+    ledger = await startLedger();
+    use({ client, ledger });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await ledger?.stop();
+  });
+}
+
 /** A task's result, or why it did not come within `timeoutMs`. */
 export async function resultOf(client: StewardClient, id: string, timeoutMs = 120_000): Promise<TaskResult> {
   let timer: NodeJS.Timeout | undefined;
