@@ -1,6 +1,6 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type { ToolDescriptor } from '../shared/types';
-import type { ToolStepOutput } from './contract';
+import type { TaskScope, ToolStepInput, ToolStepOutput } from './contract';
 import { roundUsd } from '../policies/budget';
 import { evaluateAction, stricterDataClass } from '../policies/evaluate';
 import { chooseComputeNodes } from '../policies/routing';
@@ -11,7 +11,6 @@ import { reserveShared } from './spend';
 import { digestOf } from './modelStep';
 import { DEFAULT_PICKUP_TIMEOUT_SECONDS, runTool, TOOL_OPTIONS } from './options';
 import type { TaskContext } from './taskContext';
-import type { TaskScope } from './contract';
 
 /** What the activity re-checks: the task's tools and their effects as resolved at start, and its data. */
 function scopeOf(task: TaskContext): TaskScope {
@@ -24,6 +23,26 @@ function scopeOf(task: TaskContext): TaskScope {
     ...(spec.policy.dataCeiling ? { dataCeiling: spec.policy.dataCeiling } : {}),
     ...(spec.policyHash ? { policyHash: spec.policyHash } : {}),
   };
+}
+
+/** A tool step's activity input (a worker tool or a compute job), checked before it is scheduled. */
+function toolStepInput(
+  task: TaskContext,
+  step: number,
+  tool: ToolDescriptor,
+  input: unknown,
+  idempotencyKey: string,
+): ToolStepInput {
+  const stepInput = {
+    taskId: task.spec.taskId,
+    step,
+    tool: tool.name,
+    input,
+    idempotencyKey,
+    scope: scopeOf(task),
+  };
+  task.checkStepInput(`${tool.name} at step ${step}`, stepInput);
+  return stepInput;
 }
 
 export type ActionOutcome = { output: unknown } | { denied: string } | { failed: string };
@@ -89,15 +108,7 @@ async function runWorkerTool(
   idempotencyKey: string,
 ): Promise<ToolStepOutput | { failed: string }> {
   const step = task.beginStep(`tool: ${tool.name}`);
-  const stepInput = {
-    taskId: task.spec.taskId,
-    step,
-    tool: tool.name,
-    input,
-    idempotencyKey,
-    scope: scopeOf(task),
-  };
-  task.checkStepInput(`${tool.name} at step ${step}`, stepInput);
+  const stepInput = toolStepInput(task, step, tool, input, idempotencyKey);
   let out: ToolStepOutput;
   try {
     out = await task.inStepScope(() =>
@@ -137,15 +148,7 @@ async function runCompute(
     return {
       run: async () => {
         const step = task.beginStep(`compute: ${tool.name} on ${node.id}`);
-        const stepInput = {
-          taskId: spec.taskId,
-          step,
-          tool: tool.name,
-          input,
-          idempotencyKey,
-          scope: scopeOf(task),
-        };
-        task.checkStepInput(`${tool.name} at step ${step}`, stepInput);
+        const stepInput = toolStepInput(task, step, tool, input, idempotencyKey);
         const out = await task.inStepScope(() =>
           runTool.executeWithOptions(
             {
