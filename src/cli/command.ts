@@ -63,6 +63,8 @@ export interface CommandDefinition<O extends OptionSpecs> {
   details?: string;
   /** The positional arguments it takes, in order, as the usage names them; more are refused. */
   args?: string[];
+  /** The last of `args` may be given any number of times (`steward replay <file|taskId>...`). */
+  variadic?: boolean;
   options: O;
   run(input: CommandInput<O>): Promise<number>;
 }
@@ -95,7 +97,7 @@ export function defineCommand<O extends OptionSpecs>(definition: CommandDefiniti
     parse(argv) {
       const { values, positionals } = parseOptions(argv, { ...options, ...GLOBAL_OPTIONS }, name, usage);
       const expected = definition.args ?? [];
-      if (!values.help && positionals.length > expected.length) {
+      if (!values.help && !definition.variadic && positionals.length > expected.length) {
         const extra = positionals[expected.length];
         throw new ArgumentError(`unexpected argument ${JSON.stringify(extra)} for ${name}`, usage);
       }

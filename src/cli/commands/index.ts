@@ -9,6 +9,7 @@ import { list } from './list';
 import { models } from './models';
 import { node } from './node';
 import { policy } from './policy';
+import { replay } from './replay';
 import { run } from './run';
 import { serve } from './serve';
 import { status } from './status';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   cancel,
   status,
   list,
+  replay,
   policy,
   budget,
   keys,
