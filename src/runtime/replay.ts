@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
 import {
   bundleWorkflowCode,
@@ -170,8 +170,11 @@ export async function* queryHistories(
       if (++count >= limit) return;
     }
   } catch (err) {
-    if (err instanceof ServiceError && count === 0 && /invalid|query|syntax/i.test(err.message)) {
-      throw new BadReplayQuery(`the server refused the query ${JSON.stringify(query)}: ${err.message}`, {
+    // the server's answer to a query it cannot parse: gRPC's INVALID_ARGUMENT, with its reason
+    const said = err instanceof Error ? `${err.message} ${(err.cause as Error | undefined)?.message}` : '';
+    const invalid = /\bINVALID_ARGUMENT: (.*)$/s.exec(said)?.[1];
+    if (count === 0 && invalid) {
+      throw new BadReplayQuery(`the server refused the query ${JSON.stringify(query)}: ${invalid}`, {
         cause: err,
         hint: `a visibility query, e.g. "WorkflowType='agentRun' AND StartTime > '2026-01-01T00:00:00Z'"`,
       });
