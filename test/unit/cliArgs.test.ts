@@ -28,6 +28,7 @@ test('the commands are the ones the CLI documents, each once', () => {
     'cancel',
     'status',
     'list',
+    'replay',
     'policy',
     'budget',
     'keys',
@@ -72,6 +73,18 @@ test('run takes its options and its agent, and refuses a second argument', () =>
   expect(refusal('run', ['notes-digest', '--json']).message).toBe('unknown option --json for run');
   expect(run.usage).toContain('--input-json JSON');
   expect(run.usage).toContain('--as PRINCIPAL');
+});
+
+test('replay takes any number of task ids and files, and its options', () => {
+  const replay = command('replay');
+  expect(replay.parse(['a.json', 'b.json', 'notes-digest-1a2b3c4d', '--json']).help).toBe(false);
+  expect(replay.parse(['--query', "WorkflowType='agentRun'", '--limit', '5']).help).toBe(false);
+  expect(replay.parse(['task-1', '--run', 'run-1', '--bundle', 'bundle.js']).help).toBe(false);
+  expect(refusal('replay', ['a.json', '--frobnicate']).message).toBe(
+    'unknown option --frobnicate for replay',
+  );
+  expect(refusal('replay', ['--query']).message).toBe('--query needs a value');
+  expect(replay.usage).toMatch(/^Usage: steward replay <taskId \| history\.json>\.\.\. /);
 });
 
 test("a command's run receives its typed options and arguments", async () => {
