@@ -26,6 +26,8 @@ export class HistoryUnreadable extends StewardError {}
 export class HistoryNotFound extends StewardError {}
 /** The server refused the visibility query. */
 export class BadReplayQuery extends StewardError {}
+/** The replay worker itself could not run (a bundle that is not a workflow bundle, a broken runtime). */
+export class ReplayWorkerFailed extends StewardError {}
 
 /** One event of a history in its JSON form (as the Temporal UI and CLI export it). */
 interface JsonEvent {
@@ -216,7 +218,18 @@ export async function* replayHistories(
         workflowBundle: options.workflowBundle ?? (await bundleCurrentWorkflows()),
         replayName: 'steward-replay',
       });
-      yield await replayOne(session, source, options.locate ?? true);
+      let report: ReplayReport;
+      try {
+        report = await replayOne(session, source, options.locate ?? true);
+      } catch (err) {
+        throw new ReplayWorkerFailed(`the replay worker failed: ${(err as Error).message}`, {
+          cause: err,
+          hint: options.workflowBundle
+            ? 'is the bundle the code that bundleWorkflowCode made from the workflows?'
+            : undefined,
+        });
+      }
+      yield report;
     }
   } finally {
     await session?.close();

@@ -129,6 +129,14 @@ test('unreadable files, bad JSON and JSON that is no history are each one clear 
   expect(nothing.code).toBe(1);
   expect(nothing.stderr).toContain('replay needs a task id, a history file or --query');
   for (const r of [missing, truncated, other]) expect(r.stderr).not.toMatch(/\n\s+at /);
+
+  writeFileSync(join(dir, 'junk.js'), 'module.exports = 1;\n');
+  const junk = await runCli(['replay', COMMITTED, '--bundle', join(dir, 'junk.js')], env);
+  expect(junk.code).toBe(1);
+  expect(junk.stdout).toBe('');
+  expect(junk.stderr).toMatch(
+    /^steward: the replay worker failed: .+\n {2}→ is the bundle the code that bundleWorkflowCode made/,
+  );
 });
 
 test('event type names and the SDK message are read out of their wire forms', () => {
