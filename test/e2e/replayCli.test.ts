@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { StewardClient } from '../../src/runtime/client';
 import type { ReplayReport } from '../../src/runtime/replay';
-import { CliProcess, runCli, stopAllCli, type CliEnv } from '../support/cliProcess';
+import { CliProcess, runCli, stopAllCli, type CliEnv, type CliResult } from '../support/cliProcess';
 import { eventually, testAddress, uniqueName } from '../support/harness';
 import { MockOpenAI } from '../support/mockOpenAI';
 
@@ -28,6 +28,8 @@ let client: StewardClient;
 let taskId: string;
 /** The task's runs, oldest first, as the server lists them. */
 let runIds: string[];
+/** `steward replay <taskId>` while the task waited for its approval. */
+let parked: CliResult;
 
 beforeAll(async () => {
   await mock.start();
@@ -72,6 +74,8 @@ beforeAll(async () => {
     `${taskId} awaiting approval`,
     60_000,
   );
+  // a task parked on its approval is what a deploy must not break: its history so far replays
+  parked = await runCli(['replay', taskId, ...BUNDLE], env, 60_000);
   expect((await runCli(['approve', taskId, '--as', 'alice'], env)).code).toBe(0);
   expect(await client.result(taskId)).toMatchObject({ status: 'completed' });
 
@@ -125,6 +129,14 @@ test('steward replay <taskId> replays every run of a real task with the current 
       status: 'ok',
     }),
   ]);
+});
+
+test('a task waiting for an approval replays too: its history so far', () => {
+  expect(parked.code).toBe(0);
+  expect(parked.stdout).toMatch(new RegExp(`^ok +${taskId} {2}run \\S+$`, 'm'));
+  expect(parked.stdout).toMatch(
+    /histories? replayed with the workflow bundle .*: (\d+) ok, 0 did not replay\n$/,
+  );
 });
 
 test('an unknown task id, or run, is one clear line', async () => {
