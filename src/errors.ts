@@ -26,6 +26,8 @@ export const ErrorTypes = {
    * large): retrying would repeat the effect, so the step fails without a retry.
    */
   ToolOutputUnrecorded: 'ToolOutputUnrecorded',
+  /** The audit store holds another version of an entry: a fork of the chain, which no retry mends. */
+  AuditConflict: 'AuditConflict',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
@@ -37,6 +39,7 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorTypes.ToolRejected,
   ErrorTypes.BlobMissing,
   ErrorTypes.ToolOutputUnrecorded,
+  ErrorTypes.AuditConflict,
 ];
 
 /** Error text that reaches history, the audit and logs is cut here: a failure must not carry a payload. */

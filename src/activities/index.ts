@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ModelProvider } from '../providers/types';
 import type { BlobStore } from '../stores/blobStore';
 import type { ToolRegistry } from '../tools/registry';
+import { createAuditActivity, type AuditActivityDeps } from './audit';
 import { createModelActivity } from './model';
 import { createSpendActivity, type SpendActivityDeps } from './spend';
 import { createTaskActivity, type TaskActivityDeps } from './task';
@@ -28,14 +29,18 @@ export function createActivities(deps: ActivityDeps) {
  * The `steward` queue's activities: the steps, resolving a start request from the worker's own
  * agents and configuration, and reserving spend in the shared ledgers (compute nodes run steps only).
  */
-export function createStewardActivities(deps: ActivityDeps & TaskActivityDeps & SpendActivityDeps) {
+export function createStewardActivities(
+  deps: ActivityDeps & TaskActivityDeps & SpendActivityDeps & AuditActivityDeps,
+) {
   return {
     ...createActivities(deps),
     resolveTask: createTaskActivity(deps),
     reserveSpend: createSpendActivity(deps),
+    exportAudit: createAuditActivity(deps),
   };
 }
 
 export type StepActivities = ReturnType<typeof createActivities>;
 export type StewardActivities = ReturnType<typeof createStewardActivities>;
 export type { ResolvedTask, TaskActivityDeps } from './task';
+export type { ExportAuditInput } from './audit';

@@ -1,3 +1,4 @@
+import { workerIdentity } from './identity';
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { FINISH_TOOL, type ContentParts, type ToolDescriptor } from '../shared/types';
@@ -142,6 +143,8 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
           provider: response.provider,
           model: response.model,
           usage: response.usage ?? null,
+          ...(response.responseId ? { responseId: response.responseId } : {}),
+          worker: workerIdentity,
           ...(await compactedWith(blobs, input, conversation)),
         };
         if (input.mode === 'text')

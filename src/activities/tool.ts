@@ -1,3 +1,4 @@
+import { workerIdentity } from './identity';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
@@ -110,6 +111,7 @@ async function recordOutput(
       output: await blobs.externalize(checked.data),
       outputDigest: createHash('sha256').update(json).digest('hex'),
       bytes,
+      worker: workerIdentity,
     };
   } catch (err) {
     throw failure(

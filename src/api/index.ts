@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load';
 import { StewardClient } from '../runtime/client';
-import { blobStoreFor, installSigner } from '../runtime/localStack';
+import { auditStoreFor, blobStoreFor, installSigner } from '../runtime/localStack';
 import { newToken } from './auth';
 import { startApiServer } from './server';
 
@@ -44,6 +44,7 @@ export async function startFrontDoor(
     config.temporal.taskQueue,
     blobs,
     installSigner(config),
+    auditStoreFor(config),
   );
   try {
     const server = await startApiServer({

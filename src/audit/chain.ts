@@ -1,8 +1,70 @@
 import { canonicalJson } from './canonicalJson';
 import { sha256Hex } from './sha256';
+import type { DataClass } from '../shared/types';
 
-/** What happened, in the order it happened; `at` is workflow time (ISO), so replay reproduces it. */
-export interface AuditEvent {
+/**
+ * The audit trail's entries, schema `steward.audit/1` (docs/audit.md is its reference): each entry
+ * is hashed over its own canonical JSON (RFC 8785), `prevHash` included and `hash` left out, so a
+ * third party re-computes it with any JCS library and sha256. Field names follow the OpenTelemetry
+ * GenAI conventions where one exists. `at` is workflow time, so replay reproduces every entry.
+ */
+export const AUDIT_SCHEMA = 1;
+
+/** Who acted: the agent, on whose behalf, and the person who decided (an approval, a cancel). */
+export interface AuditActor {
+  agent?: string;
+  principal?: string;
+  approver?: string;
+  keyId?: string;
+}
+
+/** What was done: a tool call, a model call, a compute job or a spend reservation, and its arguments' digest. */
+export interface AuditAction {
+  type: 'tool' | 'model' | 'job' | 'ledger';
+  'gen_ai.tool.name'?: string;
+  'gen_ai.tool.call.id'?: string;
+  'gen_ai.request.model'?: string;
+  argsDigest?: string;
+  /** The Temporal activity type behind this entry, when one ran (`steward audit verify` matches it to history). */
+  activity?: string;
+}
+
+/** Where it ran: the route or compute node, its provider and model, the queue, the worker that ran it. */
+export interface AuditRoute {
+  id?: string;
+  node?: string;
+  'gen_ai.provider.name'?: string;
+  'gen_ai.request.model'?: string;
+  'gen_ai.response.model'?: string;
+  'gen_ai.response.id'?: string;
+  taskQueue?: string;
+  worker?: string;
+}
+
+export interface AuditDecision {
+  effect: 'allow' | 'deny' | 'approve';
+  ruleIds: string[];
+  policyHash?: string;
+}
+
+export type AuditOutcome =
+  { ok: true; resultDigest?: string } | { ok: false; errorType: string; message: string };
+
+/** What an entry may record besides its kind; `data` holds what is particular to the kind. */
+export interface AuditFields {
+  actor?: AuditActor;
+  action?: AuditAction;
+  decision?: AuditDecision;
+  route?: AuditRoute;
+  /** The data's classes, and the sha256 of the blobs read and written. */
+  dataRef?: { classes?: DataClass[]; inputBlobs?: string[]; outputBlobs?: string[] };
+  outcome?: AuditOutcome;
+  usage?: { 'gen_ai.usage.input_tokens': number; 'gen_ai.usage.output_tokens': number };
+  cost?: { usd: number; basis: 'billed' | 'estimated' | 'reserved' };
+  data?: Record<string, unknown>;
+}
+
+export interface AuditEvent extends AuditFields {
   kind: string;
   at: string;
   step: number;
@@ -10,36 +72,67 @@ export interface AuditEvent {
 }
 
 export interface AuditEntry extends AuditEvent {
+  /** The schema (absent: entries written before it, hashed the older way). */
+  v?: typeof AUDIT_SCHEMA;
+  taskId?: string;
   seq: number;
   prevHash: string;
   hash: string;
 }
 
-export const GENESIS_HASH = '0'.repeat(64);
-
-export function hashEntry(prevHash: string, event: AuditEvent & { seq: number }): string {
-  const { kind, at, step, data, seq } = event;
-  return sha256Hex(prevHash + canonicalJson({ seq, kind, at, step, data }));
+/** The chain's position: the last entry's sequence number and hash. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
 }
 
-/** Appends one event to the chain: hash = sha256(prevHash + canonicalJSON(entry)). */
-export function appendAudit(chainHead: { seq: number; hash: string }, event: AuditEvent): AuditEntry {
-  const seq = chainHead.seq + 1;
-  const prevHash = chainHead.hash;
-  return { seq, ...event, prevHash, hash: hashEntry(prevHash, { ...event, seq }) };
+export const GENESIS_HASH = '0'.repeat(64);
+export const GENESIS: ChainHead = { seq: 0, hash: GENESIS_HASH };
+
+/** The hash an entry must carry: sha256 of its canonical JSON without `hash` (older entries: see below). */
+export function hashEntry(entry: Omit<AuditEntry, 'hash'> & { hash?: string }): string {
+  if (entry.v === undefined) {
+    // before schema 1: sha256(prevHash + canonicalJSON({seq, kind, at, step, data}))
+    const { seq, kind, at, step, data } = entry;
+    return sha256Hex(entry.prevHash + canonicalJson({ seq, kind, at, step, data }));
+  }
+  const { hash: _hash, ...hashed } = entry;
+  return sha256Hex(canonicalJson(hashed));
+}
+
+/** Appends one event to the chain after `head`. */
+export function appendAudit(head: ChainHead, taskId: string, event: AuditEvent): AuditEntry {
+  const entry: Omit<AuditEntry, 'hash'> = {
+    v: AUDIT_SCHEMA,
+    taskId,
+    seq: head.seq + 1,
+    ...event,
+    prevHash: head.hash,
+  };
+  return { ...entry, hash: hashEntry(entry) };
 }
 
 export type ChainCheck = { ok: true; head: string } | { ok: false; seq: number; reason: string };
 
 /** Verifies that entries link up and that no entry was changed since it was hashed. */
-export function verifyAudit(entries: AuditEntry[], start = { seq: 0, hash: GENESIS_HASH }): ChainCheck {
+export function verifyAudit(entries: AuditEntry[], start: ChainHead = GENESIS): ChainCheck {
   let head = start;
   for (const entry of entries) {
-    if (entry.seq !== head.seq + 1)
-      return { ok: false, seq: entry.seq, reason: `expected seq ${head.seq + 1}` };
-    if (entry.prevHash !== head.hash) return { ok: false, seq: entry.seq, reason: 'prevHash does not match' };
-    if (hashEntry(entry.prevHash, entry) !== entry.hash)
-      return { ok: false, seq: entry.seq, reason: 'hash does not match' };
+    const seq = typeof entry?.seq === 'number' ? entry.seq : head.seq + 1;
+    if (entry?.seq !== head.seq + 1) return { ok: false, seq, reason: `expected seq ${head.seq + 1}` };
+    if (entry.prevHash !== head.hash)
+      return { ok: false, seq, reason: `prevHash does not match the hash of entry ${head.seq}` };
+    let hash: string;
+    try {
+      hash = hashEntry(entry);
+    } catch (err) {
+      return {
+        ok: false,
+        seq,
+        reason: `cannot be hashed: ${err instanceof Error ? err.message : String(err)}`,
+      };
+    }
+    if (hash !== entry.hash) return { ok: false, seq, reason: 'hash does not match its content' };
     head = { seq: entry.seq, hash: entry.hash };
   }
   return { ok: true, head: head.hash };

@@ -9,6 +9,7 @@ import { StewardClient } from '../runtime/client';
 import { startFrontDoor, type FrontDoorServer } from '../api';
 import { currentUser, type LoadedConfig } from '../config/load';
 import {
+  auditStoreFor,
   blobStoreFor,
   findServer,
   installSigner,
@@ -56,6 +57,7 @@ export async function connect(config: LoadedConfig): Promise<Session> {
       config.temporal.taskQueue,
       blobStoreFor(config),
       installSigner(config),
+      auditStoreFor(config),
     ),
     () => true,
   );
@@ -80,6 +82,7 @@ export async function connectOrEmbed(config: LoadedConfig): Promise<Session> {
       config.temporal.taskQueue,
       blobStoreFor(config),
       installSigner(config),
+      auditStoreFor(config),
     );
     // the review lane comes up with the rest, so an approval can also be given in a browser
     door = await startFrontDoor(config, {

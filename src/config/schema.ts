@@ -276,6 +276,21 @@ export const configSchema = z
           )
           .max(100)
           .default([]),
+        /**
+         * Keys whose signed audit heads `steward audit verify` accepts, besides this install's own (the
+         * workers of a cluster that each have their own data directory, or an auditor's copy).
+         */
+        auditKeys: z
+          .array(
+            z
+              .object({
+                id: z.string().min(1).max(100),
+                publicKey: z.string().regex(/^[0-9a-f]{64}$/, 'an Ed25519 public key in hex (64 digits)'),
+              })
+              .strict(),
+          )
+          .max(100)
+          .default([]),
       })
       .strict()
       .prefault({}),
@@ -302,6 +317,26 @@ export const configSchema = z
                 table: z
                   .string()
                   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain table name')
+                  .optional(),
+              })
+              .strict(),
+          ])
+          .default({ kind: 'local' }),
+        /** Where audit trails are written as tasks run: files in the data directory, PostgreSQL, or nowhere. */
+        audit: z
+          .discriminatedUnion('kind', [
+            z.object({ kind: z.literal('local') }).strict(),
+            z.object({ kind: z.literal('none') }).strict(),
+            z
+              .object({
+                kind: z.literal('postgres'),
+                urlEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+                table: z
+                  .string()
+                  .regex(
+                    /^[a-z_][a-z0-9_]{0,50}$/,
+                    'a plain table name (two tables get its name as a prefix)',
+                  )
                   .optional(),
               })
               .strict(),

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { ErrorTypes, failure, isRetryableHttpStatus, type ErrorType } from '../errors';
+import { boundedText, ErrorTypes, failure, isRetryableHttpStatus, type ErrorType } from '../errors';
 import { redactSecrets } from '../shared/secrets';
 import type { ChatMessage, ModelProvider, ModelRequest, ModelResponse, TokenUsage } from './types';
 
@@ -147,6 +147,9 @@ export class OpenAICompatibleProvider implements ModelProvider {
       usage,
       provider: this.name,
       model: completion.model || request.model,
+      ...(typeof completion.id === 'string' && completion.id
+        ? { responseId: boundedText(completion.id, 200) }
+        : {}),
     };
   }
 

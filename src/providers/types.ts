@@ -45,6 +45,8 @@ export interface ModelResponse {
   /** Who actually answered (an endpoint may route to another model). */
   provider: string;
   model: string;
+  /** The provider's id for this response (`chatcmpl-…`), when it gives one. */
+  responseId?: string;
 }
 
 export interface ModelProvider {

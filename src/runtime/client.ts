@@ -21,6 +21,7 @@ import {
 } from '../workflows/searchAttributes';
 import type { TaskRequest, TaskResult, TaskState } from '../workflows/contract';
 import type { BlobStore } from '../stores/blobStore';
+import type { AuditStore } from '../stores/auditStore';
 import { connectClient } from './connection';
 import { StewardError } from '../errors';
 
@@ -57,6 +58,7 @@ export class StewardClient {
     readonly taskQueue: string,
     private readonly blobs?: BlobStore,
     private readonly signer?: Signer,
+    readonly auditStore?: AuditStore,
   ) {}
 
   static async connect(
@@ -65,9 +67,10 @@ export class StewardClient {
     taskQueue: string,
     blobs?: BlobStore,
     signer?: Signer,
+    auditStore?: AuditStore,
   ): Promise<StewardClient> {
     const connection = await connectClient(address); // TLS and API key from the Temporal profile
-    return new StewardClient(new Client({ connection, namespace }), taskQueue, blobs, signer);
+    return new StewardClient(new Client({ connection, namespace }), taskQueue, blobs, signer, auditStore);
   }
 
   async close(): Promise<void> {
@@ -114,8 +117,26 @@ export class StewardClient {
     }
   }
 
+  /**
+   * A task's whole audit trail: what the audit store holds, then the entries still in the workflow.
+   * Once Temporal has deleted the history, the store's part is all there is.
+   */
   async audit(taskId: string): Promise<AuditEntry[]> {
-    return this.handle(taskId).query(auditQuery);
+    const [stored, pending] = await Promise.all([
+      this.auditStore ? this.auditStore.read(taskId).then((r) => r.entries) : [],
+      this.handle(taskId)
+        .query(auditQuery)
+        .catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        }),
+    ]);
+    if (!pending) {
+      if (stored.length) return stored;
+      throw new TaskNotFound(`no task ${taskId}`);
+    }
+    const last = stored.at(-1)?.seq ?? 0;
+    return [...stored, ...pending.filter((e) => e.seq > last)];
   }
 
   async result(taskId: string): Promise<TaskResult> {
@@ -216,7 +237,7 @@ export class StewardClient {
       if (key === last) return;
       last = key;
       const entries =
-        state.audit.entries > seen ? (await handle.query(auditQuery)).filter((e) => e.seq > seen) : [];
+        state.audit.entries > seen ? (await this.audit(taskId)).filter((e) => e.seq > seen) : [];
       seen = entries.at(-1)?.seq ?? seen;
       await onChange(state, entries);
     };

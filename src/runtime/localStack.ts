@@ -21,6 +21,8 @@ import type { ToolDefinition } from '../tools/registry';
 import { WorkerToolRegistry } from '../tools/workerRegistry';
 import { BlobStore } from '../stores/blobStore';
 import { PostgresBlobBackend } from '../stores/postgresBlobStore';
+import { FileAuditStore, type AuditStore } from '../stores/auditStore';
+import { PostgresAuditStore } from '../stores/postgresAuditStore';
 import { registerSecret } from '../shared/secrets';
 import { connectClient, connectWorker, temporalProfile } from './connection';
 import { startDevServer, type DevServer } from './devServer';
@@ -84,17 +86,38 @@ export function trustedKeys(config: LoadedConfig): TrustedKey[] {
 export function blobStoreFor(config: LoadedConfig): BlobStore {
   const blobs = config.stores?.blobs;
   if (blobs?.kind === 'postgres') {
-    const url = process.env[blobs.urlEnv];
-    if (!url)
-      throw new ConfigError(`stores.blobs reads its PostgreSQL URL from ${blobs.urlEnv}, which is not set`, {
-        hint: `set ${blobs.urlEnv}=postgres://user:password@host:5432/database in this process's environment`,
-      });
     // the URL carries the password: scrubbed from every log line and error, as is the password alone
-    registerSecret(url);
-    registerSecret(URL.canParse(url) ? decodeURIComponent(new URL(url).password) : undefined);
+    const url = postgresUrl('stores.blobs', blobs.urlEnv);
     return new BlobStore(new PostgresBlobBackend(url, { table: blobs.table }));
   }
   return new BlobStore(join(config.dataDir, 'blobs'));
+}
+
+/** The URL in the environment variable a PostgreSQL store names; it is a secret from then on. */
+function postgresUrl(what: string, urlEnv: string): string {
+  const url = process.env[urlEnv];
+  if (!url)
+    throw new ConfigError(`${what} reads its PostgreSQL URL from ${urlEnv}, which is not set`, {
+      hint: `set ${urlEnv}=postgres://user:password@host:5432/database in this process's environment`,
+    });
+  registerSecret(url);
+  registerSecret(URL.canParse(url) ? decodeURIComponent(new URL(url).password) : undefined);
+  return url;
+}
+
+/** Where this install writes audit trails (`stores.audit`); undefined when it writes none. */
+export function auditStoreFor(config: LoadedConfig): AuditStore | undefined {
+  const audit = config.stores?.audit ?? { kind: 'local' };
+  if (audit.kind === 'none') return undefined;
+  if (audit.kind === 'postgres')
+    return new PostgresAuditStore(postgresUrl('stores.audit', audit.urlEnv), audit.table);
+  return new FileAuditStore(join(config.dataDir, 'audit'));
+}
+
+/** The keys whose signed audit heads this install accepts: its own and `signing.auditKeys`. */
+export function auditKeys(config: LoadedConfig): { id: string; publicKey: string }[] {
+  const install = ensureInstallKey(config.dataDir);
+  return [{ id: install.keyId, publicKey: install.publicKey }, ...(config.signing.auditKeys ?? [])];
 }
 
 /**
@@ -214,6 +237,8 @@ export async function runWorkers(
     logger,
     ledger: { client: new Client({ connection: clientConnection, namespace }), taskQueue },
     trustedKeys: trustedKeys(config),
+    auditStore: auditStoreFor(config),
+    auditKey: ensureInstallKey(config.dataDir),
   });
   const connection = await connectWorker(address); // TLS and API key from the Temporal profile
   const workers: Worker[] =

@@ -9,6 +9,7 @@ import type { ToolDefinition } from '../tools/registry';
 import { StewardClient } from './client';
 import type { DevServer } from './devServer';
 import {
+  auditStoreFor,
   blobStoreFor,
   installSigner,
   findServer,
@@ -144,6 +145,7 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<S
         config.temporal.taskQueue,
         blobStoreFor(config),
         installSigner(config), // its decisions are signed with this install's key, which the worker trusts
+        auditStoreFor(config),
       );
       clients.push(client);
       return client;

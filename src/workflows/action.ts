@@ -11,6 +11,8 @@ import { reserveShared } from './spend';
 import { digestOf } from './modelStep';
 import { DEFAULT_PICKUP_TIMEOUT_SECONDS, runTool, TOOL_OPTIONS } from './options';
 import type { TaskContext } from './taskContext';
+import { blobHashes, resultDigest } from './trail';
+import type { AuditFields } from '../audit/chain';
 
 /** What the activity re-checks: the task's tools and their effects as resolved at start, and its data. */
 function scopeOf(task: TaskContext): TaskScope {
@@ -45,6 +47,21 @@ function toolStepInput(
   return stepInput;
 }
 
+/** A completed tool call's audit fields: where it ran, what it returned (digest and blobs), its data class. */
+function toolCompletion(
+  tool: ToolDescriptor,
+  type: 'tool' | 'job',
+  out: ToolStepOutput,
+): Omit<AuditFields, 'data'> {
+  const outputBlobs = blobHashes(out.output);
+  return {
+    action: { type, 'gen_ai.tool.name': tool.name, activity: 'runTool' },
+    route: { taskQueue: workflowInfo().taskQueue, ...(out.worker ? { worker: out.worker } : {}) },
+    dataRef: { classes: [tool.dataClass], ...(outputBlobs.length ? { outputBlobs } : {}) },
+    outcome: { ok: true, resultDigest: resultDigest(out) },
+  };
+}
+
 export type ActionOutcome = { output: unknown } | { denied: string } | { failed: string };
 
 /** A plan cannot feed a denial or a failure back to anyone: it stops with the reason. */
@@ -76,7 +93,24 @@ export async function act(
       ? { definitionHash: definitionHashOf(granted), policyHash: spec.policyHash ?? '' }
       : undefined;
   const digest = binding ? boundDigestOf(action, binding) : digestOf(action);
-  task.audit('policy.decided', { tool: action.tool, digest, source, ...verdict });
+  task.audit(
+    'policy.decided',
+    { tool: action.tool, digest, source, ...verdict },
+    {
+      actor: { agent: spec.agent.name, principal: spec.principal },
+      action: {
+        type: granted?.placement === 'compute' ? 'job' : 'tool',
+        'gen_ai.tool.name': action.tool,
+        ...(action.callId ? { 'gen_ai.tool.call.id': action.callId } : {}),
+        argsDigest: digest,
+      },
+      decision: {
+        effect: verdict.decision,
+        ruleIds: verdict.ruleIds,
+        ...(spec.policyHash ? { policyHash: spec.policyHash } : {}),
+      },
+    },
+  );
   if (verdict.decision === 'deny') {
     carried.denials++;
     if (carried.denials > spec.limits.maxDenials) {
@@ -118,10 +152,14 @@ async function runWorkerTool(
       ),
     );
   } catch (err) {
-    task.stepFailed(err);
+    task.stepFailed(err, undefined, { type: 'tool', name: 'runTool' });
     return { failed: `${tool.name} failed: ${task.lastError}` };
   }
-  task.audit('tool.completed', { tool: tool.name, outputDigest: out.outputDigest, bytes: out.bytes });
+  task.audit(
+    'tool.completed',
+    { tool: tool.name, outputDigest: out.outputDigest, bytes: out.bytes },
+    toolCompletion(tool, 'tool', out),
+  );
   return out;
 }
 
@@ -136,7 +174,7 @@ async function runCompute(
   const { dataClass, health } = carried;
   const nodes = chooseComputeNodes(spec.computeNodes, dataClass, spec.policy, spec.preference, health);
   if (nodes.length === 0) throw new StopTask('no_route', `no compute node may see ${dataClass} data`);
-  const outcome = await task.tryEach(nodes, async (node) => {
+  const outcome = await task.tryEach(nodes, { type: 'job', name: 'runTool' }, async (node) => {
     const priceUsd = node.pricePerJobUsd ?? 0;
     if (carried.spendUsd + priceUsd > spec.limits.budgetUsd) return { skip: true };
     // a paid job counts against the shared daily caps too
@@ -164,13 +202,25 @@ async function runCompute(
         carried.spendUsd = roundUsd(carried.spendUsd + priceUsd);
         hold?.settle(priceUsd, 0);
         carried.health[node.id] = { consecutiveFailures: 0 };
-        task.audit('tool.completed', {
-          tool: tool.name,
-          node: node.id,
-          outputDigest: out.outputDigest,
-          bytes: out.bytes,
-          costUsd: priceUsd,
-        });
+        task.audit(
+          'tool.completed',
+          {
+            tool: tool.name,
+            node: node.id,
+            outputDigest: out.outputDigest,
+            bytes: out.bytes,
+            costUsd: priceUsd,
+          },
+          {
+            ...toolCompletion(tool, 'job', out),
+            route: {
+              node: node.id,
+              taskQueue: node.taskQueue,
+              ...(out.worker ? { worker: out.worker } : {}),
+            },
+            cost: { usd: priceUsd, basis: 'billed' },
+          },
+        );
         if (priceUsd > 0) task.updateSearchAttributes();
         return out;
       },

@@ -38,6 +38,8 @@ import type { StopReason, TaskRequest, TaskResult, TaskSpec, TranscriptMessage }
 
 /** Marks runs that started from a request resolved by the worker (not a caller-built spec). */
 const WORKER_RESOLVES_TASK = 'worker-resolves-task';
+/** Marks runs that write their audit trail to the audit store and have its head signed. */
+const AUDIT_EXPORT = 'audit-export';
 
 /**
  * An agent task. A caller sends a `TaskRequest` (agent name, input, principal, optional narrowing);
@@ -49,9 +51,10 @@ export async function agentRun(start: TaskRequest | TaskSpec): Promise<TaskResul
   // Asked before the local activity: a patch first marked after one in the same workflow task is
   // not seen on replay.
   const bindsCalls = patched(APPROVAL_BINDS_CALL);
+  const exportsAudit = patched(AUDIT_EXPORT);
   const resolved = await resolveStart(start);
   if ('refused' in resolved) return refuseTask(start, resolved.refused);
-  return new AgentTask(resolved.spec, true, bindsCalls).run();
+  return new AgentTask(resolved.spec, true, bindsCalls, exportsAudit).run();
 }
 
 async function resolveStart(start: unknown): Promise<ResolvedTask> {
@@ -82,8 +85,8 @@ function userText(input: unknown): string {
 class AgentTask {
   private readonly task: TaskContext;
 
-  constructor(spec: TaskSpec, hardened: boolean, bindsCalls = false) {
-    this.task = new TaskContext(spec, hardened);
+  constructor(spec: TaskSpec, hardened: boolean, bindsCalls = false, exportsAudit = false) {
+    this.task = new TaskContext(spec, hardened, exportsAudit);
     this.task.bindsCalls = bindsCalls;
     this.registerHandlers();
   }
@@ -92,14 +95,18 @@ class AgentTask {
     const { task } = this;
     const { spec, carried } = task;
     if (!spec.carried) {
-      task.audit('task.started', {
-        agent: spec.agent.name,
-        principal: spec.principal,
-        limits: spec.limits,
-        models: spec.models.map((m) => m.id),
-        ...(spec.policyHash ? { policyHash: spec.policyHash } : {}),
-        ...(spec.policySource ? { policySource: spec.policySource } : {}),
-      });
+      task.audit(
+        'task.started',
+        {
+          agent: spec.agent.name,
+          principal: spec.principal,
+          limits: spec.limits,
+          models: spec.models.map((m) => m.id),
+          ...(spec.policyHash ? { policyHash: spec.policyHash } : {}),
+          ...(spec.policySource ? { policySource: spec.policySource } : {}),
+        },
+        { actor: { agent: spec.agent.name, principal: spec.principal } },
+      );
       if (task.hardened) {
         // The caller's start attributes are labels it chose; these are what the worker resolved.
         upsertSearchAttributes([
@@ -213,12 +220,15 @@ class AgentTask {
   private async maybeContinueAsNew(): Promise<void> {
     const { task } = this;
     const perRun = task.spec.limits.stepsPerRun;
+    if (task.trail.full) await task.exportAudit('batch');
     if (task.stepsThisRun === 0) return;
     if (!workflowInfo().continueAsNewSuggested && !(perRun && task.stepsThisRun >= perRun)) return;
     if (task.cancelRequest) throw new StopTask('cancelled', task.cancelDetail());
     await condition(allHandlersFinished);
     await task.deliverSignals();
     task.audit('task.continued', { run: task.carried.runs + 1 });
+    // only the head and what the store did not take travel to the next run
+    await task.exportAudit(`continued as run ${task.carried.runs + 1}`);
     await continueAsNew<typeof agentRun>({
       ...task.spec,
       carried: { ...task.carried, runs: task.carried.runs + 1 },
@@ -232,7 +242,8 @@ class AgentTask {
   private registerHandlers(): void {
     const { task } = this;
     setHandler(stateQuery, () => task.state());
-    setHandler(auditQuery, () => task.carried.audit);
+    // the entries still in the workflow; the rest are in the audit store (StewardClient.audit joins them)
+    setHandler(auditQuery, () => task.trail.carried.pending);
     setHandler(
       approveUpdate,
       (input) => {
@@ -282,10 +293,22 @@ class AgentTask {
     });
   }
 
-  /** Delivers what the run still owes other workflows (ledger settlements), then finishes. */
+  /**
+   * Delivers what the run still owes other workflows (ledger settlements), records the end, and writes
+   * the trail out with its final head signed.
+   */
   private async end(reason: StopReason, detail: string): Promise<TaskResult> {
-    await CancellationScope.nonCancellable(() => this.task.deliverSignals());
-    return this.finish(reason, detail);
+    const { task } = this;
+    await CancellationScope.nonCancellable(() => task.deliverSignals());
+    const result = this.finish(reason, detail);
+    if (!task.trail.exports) return result;
+    await task.exportAudit(`task ${result.status}`, true);
+    const { pending, signed } = task.trail.carried;
+    return {
+      ...result,
+      ...(signed ? { auditSigned: signed } : {}),
+      ...(pending.length ? { auditUnwritten: pending } : {}),
+    };
   }
 
   private finish(reason: StopReason, detail: string): TaskResult {
@@ -301,7 +324,7 @@ class AgentTask {
       spendUsd: task.carried.spendUsd,
     });
     task.setStatus(status, reason === 'completed' ? 'completed' : `stopped: ${reason} (${detail})`);
-    const head = task.carried.audit.at(-1)!;
+    const { head } = task.trail;
     return {
       taskId: task.spec.taskId,
       status,

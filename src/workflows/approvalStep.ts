@@ -93,6 +93,8 @@ export async function awaitApproval(
       : {}),
   });
   task.setStatus('awaiting_approval', `waiting for approval of ${action.tool} (${request.id})`);
+  // the request leaves Temporal, signed, before the task parks
+  await task.exportAudit(`approval requested: ${request.id}`);
   let level = 0;
   for (;;) {
     const remaining = Date.parse(request.deadline) - Date.now();
@@ -140,6 +142,7 @@ export async function awaitApproval(
       `${rejection.identity} rejected ${action.tool}: ${rejection.reason ?? 'no reason given'}`,
     );
   }
+  await task.exportAudit(`approval granted: ${request.id}`);
   task.setStatus('running', `approved ${action.tool}`);
   return request.action.input;
 }
@@ -230,12 +233,32 @@ export function recordDecision(task: TaskContext, input: ApprovalDecisionInput):
     });
   }
   request.decisions.push({ ...decision, at: new Date().toISOString() });
-  task.audit('approval.decided', {
-    id: request.id,
-    identity: input.identity,
-    decision: input.decision,
-    reason: input.reason ?? null,
-    digest: decision.digest,
-    ...(input.signature ? { signature: input.signature } : {}),
-  });
+  task.audit(
+    'approval.decided',
+    {
+      id: request.id,
+      identity: input.identity,
+      decision: input.decision,
+      reason: input.reason ?? null,
+      digest: decision.digest,
+      ...(input.signature ? { signature: input.signature } : {}),
+    },
+    {
+      actor: {
+        principal: task.spec.principal,
+        approver: input.identity,
+        ...(input.signature ? { keyId: input.signature.keyId } : {}),
+      },
+      action: { type: 'tool', 'gen_ai.tool.name': request.action.tool, argsDigest: decision.digest },
+      ...(request.ruleIds.length
+        ? {
+            decision: {
+              effect: 'approve',
+              ruleIds: request.ruleIds,
+              ...(task.spec.policyHash ? { policyHash: task.spec.policyHash } : {}),
+            },
+          }
+        : {}),
+    },
+  );
 }

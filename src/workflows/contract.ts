@@ -17,7 +17,8 @@ import type {
   ToolDescriptor,
   ToolEffect,
 } from '../shared/types';
-import type { AuditEntry } from '../audit/chain';
+import type { AuditEntry, ChainHead } from '../audit/chain';
+import type { SignedHead } from '../audit/head';
 import type { TrustedKey } from '../audit/signing';
 import type { DailyCap } from '../policies/ledger';
 import type { ApprovalRequest } from '../policies/approval';
@@ -63,9 +64,19 @@ export interface CarriedState {
   transcriptBase?: BlobRef;
   planIndex: number;
   stepResults: Record<string, { output?: unknown; text?: string | BlobRef }>;
-  audit: AuditEntry[];
+  /** The audit trail's head and its entries not yet in the audit store (older runs: every entry). */
+  audit: CarriedAudit | AuditEntry[];
   startedAt: string;
   runs: number;
+}
+
+/** The trail as a run carries it to the next: its head and what the store does not hold yet. */
+export interface CarriedAudit {
+  head: ChainHead;
+  /** Entries not yet written to the audit store (every entry, when the task does not export). */
+  pending: AuditEntry[];
+  /** The last head a worker signed. */
+  signed?: SignedHead;
 }
 
 /**
@@ -142,6 +153,10 @@ export interface TaskResult {
   spendUsd: number;
   auditHead: string;
   auditEntries: number;
+  /** The head the install's key signed at the end (absent when the task does not export its trail). */
+  auditSigned?: SignedHead;
+  /** Entries the audit store never took (it was down for an hour): kept here, in history, instead. */
+  auditUnwritten?: AuditEntry[];
 }
 
 // ---- step activities ----------------------------------------------------------------------------
@@ -174,6 +189,10 @@ export interface ModelStepOutput {
   transcriptBase?: BlobRef;
   /** Output that did not validate, with the reason, to feed back to the model. */
   invalid?: { callId?: string; raw: string; error: string };
+  /** The provider's id of its response, when it gives one. */
+  responseId?: string;
+  /** The identity of the worker that ran the call (absent in older histories). */
+  worker?: string;
 }
 
 export interface ToolStepInput {
@@ -209,4 +228,6 @@ export interface ToolStepOutput {
   /** sha256 of the output's canonical JSON, for the audit trail. */
   outputDigest: string;
   bytes: number;
+  /** The identity of the worker (or compute node) that ran it (absent in older histories). */
+  worker?: string;
 }

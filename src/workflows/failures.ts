@@ -36,3 +36,11 @@ export function mayHaveBeenBilled(err: unknown): boolean {
   if (cause instanceof TimeoutFailure) return true;
   return cause instanceof ApplicationFailure && cause.type === ErrorTypes.ProviderBadResponse;
 }
+
+/** The failure's type for the audit: an application failure's own type, else the kind of failure. */
+export function failureType(err: unknown): string {
+  const cause = innermost(err);
+  if (cause instanceof ApplicationFailure) return cause.type ?? 'ApplicationFailure';
+  if (cause instanceof TimeoutFailure) return 'TimeoutFailure';
+  return cause instanceof Error ? cause.name : 'Error';
+}

@@ -1,3 +1,4 @@
+import { workflowInfo } from '@temporalio/workflow';
 import type { ModelRoute, ToolDescriptor } from '../shared/types';
 import type { ModelStepOutput } from './contract';
 import { actionDigest } from '../policies/approval';
@@ -14,6 +15,7 @@ import { mayHaveBeenBilled, StopTask } from './failures';
 import { callModel, MODEL_OPTIONS, TRANSCRIPT_INLINE_BYTES } from './options';
 import { reserveShared } from './spend';
 import type { TaskContext } from './taskContext';
+import { resultDigest } from './trail';
 import type { TranscriptMessage } from './contract';
 
 export type ProposedAction = { callId: string; tool: string; input: unknown };
@@ -96,7 +98,7 @@ export async function askModel(
   );
   let sharedDenial: string | undefined;
   const unpriced: string[] = [];
-  const outcome = await task.tryEach(routes, async (route) => {
+  const outcome = await task.tryEach(routes, { type: 'model', name: 'callModel' }, async (route) => {
     const { price } = route;
     if (!price) {
       unpriced.push(route.id);
@@ -190,14 +192,41 @@ function settleModelCall(
   carried.spendUsd = roundUsd(carried.spendUsd + costUsd);
   settleShared(costUsd);
   carried.health[route.id] = { consecutiveFailures: 0 };
-  task.audit('model.called', {
-    route: route.id,
-    provider: out.provider,
-    model: out.model,
-    usage: out.usage,
-    reservedUsd: roundUsd(reservedUsd),
-    costUsd,
-  });
+  task.audit(
+    'model.called',
+    {
+      route: route.id,
+      provider: out.provider,
+      model: out.model,
+      usage: out.usage,
+      reservedUsd: roundUsd(reservedUsd),
+      costUsd,
+    },
+    {
+      actor: { agent: spec.agent.name, principal: spec.principal },
+      action: { type: 'model', 'gen_ai.request.model': route.model, activity: 'callModel' },
+      route: {
+        id: route.id,
+        'gen_ai.provider.name': out.provider,
+        'gen_ai.request.model': route.model,
+        'gen_ai.response.model': out.model,
+        ...(out.responseId ? { 'gen_ai.response.id': out.responseId } : {}),
+        taskQueue: workflowInfo().taskQueue,
+        ...(out.worker ? { worker: out.worker } : {}),
+      },
+      dataRef: { classes: [carried.dataClass] },
+      outcome: { ok: true, resultDigest: resultDigest(out) },
+      ...(out.usage
+        ? {
+            usage: {
+              'gen_ai.usage.input_tokens': out.usage.inputTokens,
+              'gen_ai.usage.output_tokens': out.usage.outputTokens,
+            },
+          }
+        : {}),
+      cost: { usd: costUsd, basis: out.usage ? 'billed' : 'reserved' },
+    },
+  );
   task.updateSearchAttributes();
   if (carried.spendUsd > spec.limits.budgetUsd) {
     // only a provider that bills past the token limit it was given can get here

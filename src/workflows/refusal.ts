@@ -5,7 +5,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { appendAudit, GENESIS_HASH } from '../audit/chain';
+import { appendAudit, GENESIS } from '../audit/chain';
 import { auditQuery, stateQuery } from './messages';
 import { StewardStatus } from './searchAttributes';
 import type { TaskResult, TaskState } from './contract';
@@ -17,10 +17,12 @@ export function refuseTask(start: unknown, detail: string): TaskResult {
     const value = (start as Record<string, unknown> | null)?.[key];
     return typeof value === 'string' ? value.slice(0, 200) : '';
   };
-  const entry = appendAudit(
-    { seq: 0, hash: GENESIS_HASH },
-    { kind: 'task.refused', at: new Date().toISOString(), step: 0, data: { detail } },
-  );
+  const entry = appendAudit(GENESIS, taskId, {
+    kind: 'task.refused',
+    at: new Date().toISOString(),
+    step: 0,
+    data: { detail },
+  });
   const state: TaskState = {
     taskId,
     agent: label('agent'),

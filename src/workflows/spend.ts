@@ -3,6 +3,7 @@ import type { DailyCap } from '../policies/ledger';
 import { settleSignal } from './messages';
 import { reserveSpend } from './options';
 import type { TaskContext } from './taskContext';
+import { resultDigest } from './trail';
 
 /** Must match `ledgerId` in activities/spend.ts (workflow code cannot import it as a value). */
 const ledgerId = (account: string): string => `steward-ledger:${account}`;
@@ -59,6 +60,14 @@ export async function reserveShared(
       account,
       request: { id, taskId: task.spec.taskId, usd, tokens, cap, expiresAt: task.deadlineMs },
     });
+    task.audit(
+      'budget.reserved',
+      { account, id, usd, granted: answer.granted },
+      {
+        action: { type: 'ledger', activity: 'reserveSpend' },
+        outcome: { ok: true, resultDigest: resultDigest(answer) },
+      },
+    );
     if (!answer.granted) {
       new SpendHold(task, id, held).settle(0, 0);
       return { denied: `${account}: ${answer.reason}` };

@@ -6,16 +6,22 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/common';
-import { appendAudit, GENESIS_HASH, type AuditEntry } from '../audit/chain';
-import { boundedText } from '../errors';
+import type { AuditEntry, AuditFields } from '../audit/chain';
 import type { ApprovalRequest } from '../policies/approval';
-import { describeFailure, StopTask } from './failures';
+import { describeFailure, failureType, StopTask } from './failures';
 import { MAX_STEP_INPUT_BYTES } from './options';
+import { Trail } from './trail';
 import { StewardSpendUsd, StewardStatus, StewardStep } from './searchAttributes';
 import type { CarriedState, StopReason, TaskSpec, TaskState, TaskStatus } from './contract';
 
 /** The latest instant a JavaScript Date can hold; a deadline past it would break every date we print. */
 const MAX_DATE_MS = 8.64e15;
+
+/** Which activity a step ran, as the audit names it: the entry's action type and the activity type. */
+export interface StepActivity {
+  type: 'tool' | 'model' | 'job';
+  name: 'callModel' | 'runTool' | 'reserveSpend';
+}
 
 /** A candidate for a step (a model route or a compute node) and what trying it needs. */
 export type Attempt<R> =
@@ -43,6 +49,7 @@ export class TaskContext {
   readonly pendingSignals: Promise<unknown>[] = [];
   /** Approvals bind the whole call: tool definition, arguments, policy (see approvalStep.ts). */
   bindsCalls = false;
+  readonly trail: Trail;
 
   /**
    * @param hardened the task started from a worker-resolved request: it charges attempts that may
@@ -51,6 +58,7 @@ export class TaskContext {
   constructor(
     readonly spec: TaskSpec,
     readonly hardened: boolean,
+    exportsAudit = false,
   ) {
     this.carried = spec.carried ?? {
       step: 0,
@@ -66,6 +74,8 @@ export class TaskContext {
       startedAt: new Date().toISOString(),
       runs: 1,
     };
+    this.trail = new Trail(spec.taskId, this.carried.audit, exportsAudit);
+    this.carried.audit = this.trail.carried;
     this.deadlineMs = Math.min(
       Date.parse(this.carried.startedAt) + spec.limits.deadlineSeconds * 1000,
       MAX_DATE_MS,
@@ -107,6 +117,7 @@ export class TaskContext {
    */
   async tryEach<C extends { id: string }, R>(
     candidates: C[],
+    activity: StepActivity,
     attempt: (candidate: C) => Attempt<R> | Promise<Attempt<R>>,
   ): Promise<{ ok: R } | { affordable: boolean }> {
     let affordable = false;
@@ -119,7 +130,7 @@ export class TaskContext {
       } catch (err) {
         plan.onFailure?.(err);
         if (err instanceof StopTask) throw err;
-        this.stepFailed(err, candidate);
+        this.stepFailed(err, candidate, activity);
       }
     }
     return { affordable };
@@ -145,17 +156,30 @@ export class TaskContext {
     }
   }
 
-  stepFailed(err: unknown, route?: { id: string }): void {
-    if (this.cancelRequest || isCancellation(err)) throw new StopTask('cancelled', this.cancelDetail());
+  /**
+   * Records a failed step (its activity named, so `steward audit verify` matches it with history),
+   * then stops the task if it was cancelled or ran out of time, else leaves the next move to the caller.
+   */
+  stepFailed(err: unknown, route?: { id: string }, activity?: StepActivity): void {
+    const cancelled = !!this.cancelRequest || isCancellation(err);
+    const message = cancelled ? 'cancelled' : describeFailure(err);
+    this.audit(
+      cancelled ? 'step.cancelled' : 'step.failed',
+      { step: this.carried.step, route: route?.id ?? null, error: message },
+      {
+        ...(activity ? { action: { type: activity.type, activity: activity.name } } : {}),
+        ...(route ? { route: { id: route.id } } : {}),
+        outcome: { ok: false, errorType: cancelled ? 'Cancelled' : failureType(err), message },
+      },
+    );
+    if (cancelled) throw new StopTask('cancelled', this.cancelDetail());
     if (Date.now() >= this.deadlineMs)
       throw new StopTask('deadline', 'the task deadline passed during a step');
-    const message = describeFailure(err);
     this.lastError = route ? `${route.id}: ${message}` : message;
     if (route) {
       const failures = (this.carried.health[route.id]?.consecutiveFailures ?? 0) + 1;
       this.carried.health[route.id] = { consecutiveFailures: failures };
     }
-    this.audit('step.failed', { step: this.carried.step, route: route?.id ?? null, error: message });
     log.warn('step failed', { step: this.carried.step, route: route?.id, error: message });
   }
 
@@ -172,19 +196,13 @@ export class TaskContext {
   // ---- what the outside sees -------------------------------------------------------------------------
 
   /** Appends to the chain; data that cannot be encoded is recorded as such, never thrown. */
-  audit(kind: string, data: Record<string, unknown>): AuditEntry {
-    const last = this.carried.audit.at(-1);
-    const prev = last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
-    const at = new Date().toISOString();
-    let entry: AuditEntry;
-    try {
-      entry = appendAudit(prev, { kind, at, step: this.carried.step, data });
-    } catch (err) {
-      const unrecordable = boundedText(err instanceof Error ? err.message : String(err), 300);
-      entry = appendAudit(prev, { kind, at, step: this.carried.step, data: { unrecordable } });
-    }
-    this.carried.audit.push(entry);
-    return entry;
+  audit(kind: string, data: Record<string, unknown>, fields: Omit<AuditFields, 'data'> = {}): AuditEntry {
+    return this.trail.append(kind, new Date().toISOString(), this.carried.step, { ...fields, data });
+  }
+
+  /** Writes the trail out of Temporal and has its head signed (see Trail.export). */
+  exportAudit(reason: string, final = false): Promise<void> {
+    return this.trail.export(reason, (kind, fields) => this.audit(kind, fields.data ?? {}, fields), final);
   }
 
   setStatus(status: TaskStatus, detail: string): void {
@@ -208,7 +226,7 @@ export class TaskContext {
   }
 
   state(): TaskState {
-    const head = this.carried.audit.at(-1);
+    const { head } = this.trail;
     return {
       taskId: this.spec.taskId,
       agent: this.spec.agent.name,
@@ -226,7 +244,7 @@ export class TaskContext {
       current: this.current,
       startedAt: this.carried.startedAt,
       deadline: new Date(this.deadlineMs).toISOString(),
-      audit: { entries: head?.seq ?? 0, head: head?.hash ?? GENESIS_HASH },
+      audit: { entries: head.seq, head: head.hash },
     };
   }
 }

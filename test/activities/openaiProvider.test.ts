@@ -13,6 +13,7 @@ import { BlobStore } from '../../src/stores/blobStore';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry } from '../../src/tools/registry';
 import { MockOpenAI } from '../support/mockOpenAI';
+import { workerIdentity } from '../../src/activities/identity';
 import { failureOf } from '../support/failures';
 
 const silent: TemporalLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
@@ -150,7 +151,7 @@ describe('model activity against a local OpenAI-compatible server: a stalled ser
 });
 
 describe('model activity against a local OpenAI-compatible server: answers', () => {
-  test('a tool call comes back validated as an action, with the real usage', async () => {
+  test('a tool call comes back validated as an action, with the real usage, the response id and the worker', async () => {
     mock.reply({ tool: 'read_file', args: { path: 'a.txt' }, usage: { prompt: 123, completion: 7 } });
     const out = await callModel();
     expect(out).toEqual({
@@ -158,6 +159,8 @@ describe('model activity against a local OpenAI-compatible server: answers', () 
       model: 'm',
       usage: { inputTokens: 123, outputTokens: 7 },
       action: { callId: 'call_1', tool: 'read_file', input: { path: 'a.txt' } },
+      responseId: 'chatcmpl-1',
+      worker: workerIdentity,
     });
     expect(mock.requests).toHaveLength(1);
   });
@@ -196,6 +199,8 @@ describe('model activity against a local OpenAI-compatible server: answers', () 
       model: 'm',
       usage: { inputTokens: 50, outputTokens: 4 },
       text: 'A short digest.',
+      responseId: 'chatcmpl-1',
+      worker: workerIdentity,
     });
     expect(mock.requests[0]!.body.tools).toBeUndefined();
   });

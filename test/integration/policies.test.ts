@@ -320,7 +320,7 @@ describe('the steward policy command', () => {
   const cli = (): CliEnv => {
     const config = join(harness.dir, 'cli-steward.yaml');
     writeFileSync(config, `tools: { workspace: ${harness.workspace} }\n`);
-    return { config, dataDir: join(harness.dir, 'cli-data'), cwd: harness.dir };
+    return { config, dataDir: join(harness.dir, 'data'), cwd: harness.dir };
   };
 
   test('policy check: valid, its approvals, and what each sample action gets with the rules that decided', async () => {
@@ -350,7 +350,7 @@ describe('the steward policy command', () => {
     const bad = await runCli(['policy', 'check', file], cli());
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`steward: policy file ${file} is invalid:\n  rules[0].decision:`);
-  });
+  }, 30_000); // three CLI processes: each starts in seconds on a loaded machine
 
   test('policy explain: every decision the task got, with rule ids', async () => {
     expect(quorumTask).not.toBe('');

@@ -12,7 +12,8 @@ import { OpenAICompatibleProvider } from '../../src/providers/openaiCompatible';
 import type { ModelProvider } from '../../src/providers/types';
 import { BlobStore } from '../../src/stores/blobStore';
 import { ed25519 } from '@noble/curves/ed25519';
-import { publicKeyOf } from '../../src/audit/signing';
+import { keyFingerprint, publicKeyOf } from '../../src/audit/signing';
+import { FileAuditStore, type AuditStore } from '../../src/stores/auditStore';
 import { StewardClient, type Signer } from '../../src/runtime/client';
 import { createComputeNodeWorker, createStewardWorker } from '../../src/runtime/worker';
 import { builtinTools } from '../../src/tools/builtin';
@@ -47,6 +48,8 @@ export interface HarnessOptions {
   tools?: ToolDefinition<any, any>[];
   /** Start a compute node worker for the `local` node (default true). */
   computeNode?: boolean;
+  /** The workers' audit store, when not the harness's own files (a test's failing or PostgreSQL store). */
+  auditStore?: AuditStore;
 }
 
 /** A task to start: the request a caller sends, and the worker configuration it should run under. */
@@ -71,6 +74,16 @@ export class Harness {
   readonly agents = new AgentRegistry();
   /** The test's decision-signing key, trusted by its workers like an install's own key. */
   readonly signer: Signer = { keyId: 'harness', privateKey: ed25519.utils.randomPrivateKey() };
+  /**
+   * Where its workers write audit trails: files under `data/audit`, where a CLI run with
+   * `dataDir: <dir>/data` finds them, and the key that signs their heads.
+   */
+  readonly auditStore: AuditStore = new FileAuditStore(join(this.dir, 'data', 'audit'));
+  readonly auditKey = (() => {
+    const privateKey = ed25519.utils.randomPrivateKey();
+    const publicKey = publicKeyOf(privateKey);
+    return { keyId: `harness-audit-${keyFingerprint(publicKey)}`, publicKey, privateKey };
+  })();
   client!: StewardClient;
   private workers: Worker[] = [];
   private running: Promise<void>[] = [];
@@ -138,7 +151,13 @@ export class Harness {
       this.running.push(node.run());
     }
     const connection = await Connection.connect({ address: testAddress() });
-    this.client = new StewardClient(new Client({ connection }), this.taskQueue, this.blobs, this.signer);
+    this.client = new StewardClient(
+      new Client({ connection }),
+      this.taskQueue,
+      this.blobs,
+      this.signer,
+      this.auditStore,
+    );
     return this;
   }
 
@@ -155,6 +174,8 @@ export class Harness {
         { id: this.signer.keyId, publicKey: publicKeyOf(this.signer.privateKey), signsFor: ['*'] },
         ...config.signing.trustedKeys,
       ],
+      auditStore: this.options.auditStore ?? this.auditStore,
+      auditKey: this.auditKey,
     });
     const worker = await createStewardWorker({
       connection: this.connection!,
@@ -194,7 +215,9 @@ export class Harness {
     const key = JSON.stringify(config);
     if (!this.queues.has(key)) this.queues.set(key, this.startStewardWorker(config, uniqueName('steward')));
     const taskQueue = await this.queues.get(key)!;
-    return new StewardClient(this.client.client, taskQueue, this.blobs, this.signer).start(request);
+    return new StewardClient(this.client.client, taskQueue, this.blobs, this.signer, this.auditStore).start(
+      request,
+    );
   }
 
   writeWorkspaceFile(path: string, content: string): void {

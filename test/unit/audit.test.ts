@@ -3,6 +3,7 @@ import { canonicalJson } from '../../src/audit/canonicalJson';
 import {
   appendAudit,
   GENESIS_HASH,
+  hashEntry,
   verifyAudit,
   type AuditEntry,
   type AuditEvent,
@@ -163,12 +164,33 @@ describe('hashes are the ones recorded before @noble/hashes replaced the hand-wr
         data: { result: 'done ✓', n: [1.5, -0, 1e21, 2e-7] },
       },
     ];
+    // entries from before schema 1 (no `v`) are hashed as sha256(prevHash + canonicalJSON({seq, kind, at, step, data}))
     let head = { seq: 0, hash: GENESIS_HASH };
+    const legacy: AuditEntry[] = [];
     for (const event of events) {
-      const entry = appendAudit(head, event);
+      const unhashed = { seq: head.seq + 1, ...event, prevHash: head.hash };
+      const entry = { ...unhashed, hash: hashEntry(unhashed) };
+      legacy.push(entry);
       head = { seq: entry.seq, hash: entry.hash };
     }
     expect(head.hash).toBe('2c9998bbc53871ae9225f0ed0049be8974b0651b14659e2def7e9c5b3f33bfcb');
+    expect(verifyAudit(legacy)).toEqual({ ok: true, head: head.hash });
+  });
+
+  test('a schema 1 entry is the sha256 of its canonical JSON without `hash`', () => {
+    const entry = appendAudit({ seq: 0, hash: GENESIS_HASH }, 'task-1', {
+      kind: 'task.started',
+      at: '2024-01-01T00:00:00.000Z',
+      step: 0,
+      actor: { agent: 'notes-digest', principal: 'bob' },
+      data: { note: 'naïve 😀 €' },
+    });
+    const { hash, ...rest } = entry;
+    expect(rest.v).toBe(1);
+    expect(hash).toBe(nodeSha(canonicalJson(rest)));
+    expect(canonicalJson(rest)).toBe(
+      '{"actor":{"agent":"notes-digest","principal":"bob"},"at":"2024-01-01T00:00:00.000Z","data":{"note":"naïve 😀 €"},"kind":"task.started","prevHash":"0000000000000000000000000000000000000000000000000000000000000000","seq":1,"step":0,"taskId":"task-1","v":1}',
+    );
   });
 });
 
@@ -247,7 +269,7 @@ describe('audit hash chain', () => {
     const out: AuditEntry[] = [];
     let head = { seq: 0, hash: GENESIS_HASH };
     for (const event of events) {
-      const entry = appendAudit(head, event);
+      const entry = appendAudit(head, 'task-1', event);
       out.push(entry);
       head = { seq: entry.seq, hash: entry.hash };
     }
@@ -256,14 +278,14 @@ describe('audit hash chain', () => {
 
   const clone = (chain: AuditEntry[]): AuditEntry[] => JSON.parse(JSON.stringify(chain)) as AuditEntry[];
 
-  test('appendAudit links entries: seq counts up, prevHash is the previous hash, hash = sha256(prevHash + canonical entry)', () => {
+  test('appendAudit links entries: seq counts up, prevHash is the previous hash, hash = sha256(canonical entry without hash)', () => {
     const chain = buildChain();
     expect(chain.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(chain[0]!.prevHash).toBe(GENESIS_HASH);
     for (let i = 1; i < chain.length; i++) expect(chain[i]!.prevHash).toBe(chain[i - 1]!.hash);
     for (const entry of chain) {
-      const { seq, kind, at, step, data } = entry;
-      expect(entry.hash).toBe(nodeSha(entry.prevHash + canonicalJson({ seq, kind, at, step, data })));
+      const { hash, ...rest } = entry;
+      expect(hash).toBe(nodeSha(canonicalJson(rest)));
     }
   });
 
@@ -289,7 +311,11 @@ describe('audit hash chain', () => {
   test.each([0, 1, 2, 3, 4])('changing the data of entry %i is detected at its seq', (index) => {
     const chain = clone(buildChain());
     chain[index]!.data = { ...chain[index]!.data, tampered: true };
-    expect(verifyAudit(chain)).toEqual({ ok: false, seq: index + 1, reason: 'hash does not match' });
+    expect(verifyAudit(chain)).toEqual({
+      ok: false,
+      seq: index + 1,
+      reason: 'hash does not match its content',
+    });
   });
 
   test('changing kind, at or step of an entry is detected at its seq', () => {
@@ -307,7 +333,7 @@ describe('audit hash chain', () => {
   test('a nested change deep inside data is detected', () => {
     const chain = clone(buildChain());
     (chain[1]!.data.usage as { outputTokens: number }).outputTokens = 1;
-    expect(verifyAudit(chain)).toEqual({ ok: false, seq: 2, reason: 'hash does not match' });
+    expect(verifyAudit(chain)).toEqual({ ok: false, seq: 2, reason: 'hash does not match its content' });
   });
 
   test('reordering two entries is detected at the first out of place', () => {
@@ -330,28 +356,40 @@ describe('audit hash chain', () => {
     const chain = clone(buildChain());
     const cut = [...chain.slice(0, 2), ...chain.slice(3)];
     cut.forEach((e, i) => (e.seq = i + 1));
-    expect(verifyAudit(cut)).toEqual({ ok: false, seq: 3, reason: 'prevHash does not match' });
+    expect(verifyAudit(cut)).toEqual({
+      ok: false,
+      seq: 3,
+      reason: 'prevHash does not match the hash of entry 2',
+    });
   });
 
   test('changing an entry’s prevHash is detected at its seq', () => {
     const chain = clone(buildChain());
     chain[3]!.prevHash = 'f'.repeat(64);
-    expect(verifyAudit(chain)).toEqual({ ok: false, seq: 4, reason: 'prevHash does not match' });
+    expect(verifyAudit(chain)).toEqual({
+      ok: false,
+      seq: 4,
+      reason: 'prevHash does not match the hash of entry 3',
+    });
   });
 
   test('rewriting an entry and recomputing its own hash is detected at the next entry', () => {
     const chain = clone(buildChain());
-    const forged = appendAudit(
-      { seq: 1, hash: chain[0]!.hash },
-      { ...events[1]!, data: { route: 'forged' } },
-    );
+    const forged = appendAudit({ seq: 1, hash: chain[0]!.hash }, 'task-1', {
+      ...events[1]!,
+      data: { route: 'forged' },
+    });
     chain[1] = forged;
-    expect(verifyAudit(chain)).toEqual({ ok: false, seq: 3, reason: 'prevHash does not match' });
+    expect(verifyAudit(chain)).toEqual({
+      ok: false,
+      seq: 3,
+      reason: 'prevHash does not match the hash of entry 2',
+    });
   });
 
   test('changing the stored hash itself is detected', () => {
     const chain = clone(buildChain());
     chain[4]!.hash = '0'.repeat(63) + '1';
-    expect(verifyAudit(chain)).toEqual({ ok: false, seq: 5, reason: 'hash does not match' });
+    expect(verifyAudit(chain)).toEqual({ ok: false, seq: 5, reason: 'hash does not match its content' });
   });
 });

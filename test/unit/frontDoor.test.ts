@@ -22,7 +22,7 @@ function trail(
   const out: AuditEntry[] = [];
   let head = { seq: 0, hash: GENESIS_HASH };
   for (const e of events) {
-    const entry = appendAudit(head, e);
+    const entry = appendAudit(head, 'task-1', e);
     out.push(entry);
     head = entry;
   }

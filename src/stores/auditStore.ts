@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  fstatSync,
+  ftruncateSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { AuditEntry } from '../audit/chain';
+import type { SignedHead } from '../audit/head';
+
+/**
+ * Where audit trails live once they leave Temporal: append-only, per task, long after the history is
+ * gone. Appends are idempotent by sequence number (an activity retried after a crash writes nothing
+ * twice), and an entry that contradicts one already stored (same seq, another hash) is refused.
+ */
+export interface AuditStore {
+  readonly where: string;
+  append(taskId: string, entries: AuditEntry[]): Promise<void>;
+  putHead(head: SignedHead): Promise<void>;
+  /** Entries in sequence order and signed heads in the order they were signed; empty when unknown. */
+  read(taskId: string): Promise<{ entries: AuditEntry[]; heads: SignedHead[] }>;
+}
+
+export class AuditStoreConflict extends Error {}
+
+/** The last entry stored must agree with what the caller thinks precedes its batch. */
+export function newEntriesAfter(lastStored: AuditEntry | undefined, entries: AuditEntry[]): AuditEntry[] {
+  const lastSeq = lastStored?.seq ?? 0;
+  const fresh = entries.filter((e) => e.seq > lastSeq);
+  const overlap = entries.find((e) => e.seq === lastSeq);
+  if (lastStored && overlap && overlap.hash !== lastStored.hash) {
+    throw new AuditStoreConflict(
+      `entry ${lastSeq} of task ${lastStored.taskId ?? ''} is stored with another hash: the store refuses a second version`,
+    );
+  }
+  const first = fresh[0];
+  if (first && first.seq !== lastSeq + 1) {
+    throw new AuditStoreConflict(`entries after ${lastSeq} are missing: got ${first.seq} next`);
+  }
+  if (first && lastStored && first.prevHash !== lastStored.hash) {
+    throw new AuditStoreConflict(`entry ${first.seq} does not follow the stored entry ${lastSeq}`);
+  }
+  return fresh;
+}
+
+/** A task id as a file name: itself when plain, else a digest (ids may hold `/` or `..`). */
+export function taskFileName(taskId: string): string {
+  if (/^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,119}$/.test(taskId)) return taskId;
+  return `task-${createHash('sha256').update(taskId).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * The embedded default: one JSON Lines file of entries and one of signed heads per task, under the
+ * data directory. Lines are only ever appended; a line torn by a crash mid-write is cut off before
+ * the next append, so the file always ends on a whole entry.
+ */
+export class FileAuditStore implements AuditStore {
+  readonly where: string;
+
+  constructor(private readonly dir: string) {
+    this.where = dir;
+  }
+
+  private paths(taskId: string): { entries: string; heads: string } {
+    const name = taskFileName(taskId);
+    return { entries: join(this.dir, `${name}.jsonl`), heads: join(this.dir, `${name}.heads.jsonl`) };
+  }
+
+  async append(taskId: string, entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const fd = openSync(this.paths(taskId).entries, 'a+', 0o600);
+    try {
+      const fresh = newEntriesAfter(lastWholeLine(fd), entries);
+      if (fresh.length) writeSync(fd, fresh.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async putHead(head: SignedHead): Promise<void> {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const fd = openSync(this.paths(head.taskId).heads, 'a+', 0o600);
+    try {
+      const last = lastWholeLine(fd) as unknown as SignedHead | undefined;
+      if (last && last.seq === head.seq && last.hash === head.hash) return; // the same head, retried
+      writeSync(fd, `${JSON.stringify(head)}\n`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async read(taskId: string): Promise<{ entries: AuditEntry[]; heads: SignedHead[] }> {
+    const { entries, heads } = this.paths(taskId);
+    return { entries: readLines<AuditEntry>(entries), heads: readLines<SignedHead>(heads) };
+  }
+}
+
+function readLines<T>(file: string): T[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const lines = text.split('\n');
+  lines.pop(); // the part after the last newline: empty, or a line torn by a crash
+  return lines.map((line, i) => {
+    try {
+      return JSON.parse(line) as T;
+    } catch {
+      throw new Error(`${file}:${i + 1} is not JSON`);
+    }
+  });
+}
+
+/** The file's last whole line, parsed; a torn tail (no newline) is cut off first. */
+function lastWholeLine(fd: number): AuditEntry | undefined {
+  const size = fstatSync(fd).size;
+  if (size === 0) return undefined;
+  const chunk = Math.min(size, 1024 * 1024);
+  const buffer = Buffer.alloc(chunk);
+  readSync(fd, buffer, 0, chunk, size - chunk);
+  const lastNewline = buffer.lastIndexOf(0x0a);
+  if (lastNewline < chunk - 1) ftruncateSync(fd, size - chunk + lastNewline + 1);
+  if (lastNewline < 0) {
+    if (chunk < size) throw new Error('the last audit line is over 1 MiB');
+    return undefined;
+  }
+  const start = lastNewline === 0 ? 0 : buffer.lastIndexOf(0x0a, lastNewline - 1) + 1;
+  if (start === 0 && chunk < size) throw new Error('the last audit line is over 1 MiB');
+  return JSON.parse(buffer.subarray(start, lastNewline).toString('utf8')) as AuditEntry;
+}
