@@ -34,7 +34,8 @@ export function createTaskActivity({ config, agents, tools, blobs, trustedKeys =
           ? { ...request, input: await blobs.resolve(request.input) }
           : request;
       const spec = resolveTaskSpec(config, agents, tools, start.taskId, withInput);
-      return { spec: { ...spec, input: await blobs.externalize(spec.input), trustedKeys } };
+      const auditExport = config.stores.audit.kind !== 'none';
+      return { spec: { ...spec, input: await blobs.externalize(spec.input), trustedKeys, auditExport } };
     } catch (err) {
       if (err instanceof TaskRefused) return { refused: err.message };
       // the input's blob is not in this worker's store: no retry brings it back

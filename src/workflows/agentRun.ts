@@ -86,7 +86,7 @@ class AgentTask {
   private readonly task: TaskContext;
 
   constructor(spec: TaskSpec, hardened: boolean, bindsCalls = false, exportsAudit = false) {
-    this.task = new TaskContext(spec, hardened, exportsAudit);
+    this.task = new TaskContext(spec, hardened, exportsAudit && spec.auditExport !== false);
     this.task.bindsCalls = bindsCalls;
     this.registerHandlers();
   }

@@ -118,6 +118,8 @@ export interface TaskSpec {
   policySource?: { file: string; sha256: string };
   /** Keys whose signed decisions the task accepts (absent in older histories: unsigned ones then). */
   trustedKeys?: TrustedKey[];
+  /** False when the worker writes no audit store (`stores.audit: none`): the trail then stays in history only. */
+  auditExport?: boolean;
   /** Daily caps shared with every task of the same principal, or of the same agent (the ledgers). */
   budgets?: { principal?: DailyCap; agent?: DailyCap };
   carried?: CarriedState;
