@@ -28,6 +28,7 @@ test('the commands are the ones the CLI documents, each once', () => {
     'cancel',
     'status',
     'list',
+    'audit',
     'replay',
     'policy',
     'budget',

@@ -1,5 +1,6 @@
 import type { Command } from '../command';
 import { agents } from './agents';
+import { audit } from './audit';
 import { budget } from './budget';
 import { keys } from './keys';
 import { cancel } from './cancel';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   cancel,
   status,
   list,
+  audit,
   replay,
   policy,
   budget,
