@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { AuditEntry } from '../audit/chain';
 import { canonicalJson } from '../audit/canonicalJson';
+import type { Client } from '@temporalio/client';
+import { auditRunQuery } from '../workflows/messages';
 import type { JsonHistory } from './replay';
 
 /** One activity as the history records it: its type, how it ended, its result's digest, who ran it. */
@@ -129,4 +131,20 @@ export function matchHistory(entries: AuditEntry[], runs: JsonHistory[]): Histor
       return fail(`the trail says worker ${e.route.worker} ran it, the history ${h.worker}`);
   }
   return { ok: true, activities: history.length };
+}
+
+/**
+ * The trail rebuilt from history: each run's entries as its workflow code appends them when it
+ * replays the run (the `auditRun` query of a closed run is answered by replaying its history on a
+ * worker of the task queue). Equal to the stored trail, entry for entry, unless one was changed.
+ */
+export async function rebuildFromHistory(
+  client: Client,
+  taskId: string,
+  runIds: string[],
+): Promise<AuditEntry[]> {
+  const entries: AuditEntry[] = [];
+  for (const runId of runIds)
+    entries.push(...(await client.workflow.getHandle(taskId, runId).query(auditRunQuery)));
+  return entries;
 }

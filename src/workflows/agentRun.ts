@@ -22,6 +22,7 @@ import {
   approvalSignal,
   approveUpdate,
   auditQuery,
+  auditRunQuery,
   cancelInputSchema,
   cancelSignal,
   type CancelInput,
@@ -244,6 +245,7 @@ class AgentTask {
     setHandler(stateQuery, () => task.state());
     // the entries still in the workflow; the rest are in the audit store (StewardClient.audit joins them)
     setHandler(auditQuery, () => task.trail.carried.pending);
+    setHandler(auditRunQuery, () => task.trail.thisRun);
     setHandler(
       approveUpdate,
       (input) => {

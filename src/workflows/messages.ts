@@ -57,6 +57,11 @@ export const approvalSignal = defineSignal<[ApprovalDecisionInput]>('approval');
 export const cancelSignal = defineSignal<[CancelInput]>('cancel');
 export const stateQuery = defineQuery<TaskState>('state');
 export const auditQuery = defineQuery<AuditEntry[]>('audit');
+/**
+ * Every entry this run appended, rebuilt by replaying its history when the run has closed: what
+ * `steward audit verify --rebuild` compares with the store, entry for entry.
+ */
+export const auditRunQuery = defineQuery<AuditEntry[]>('auditRun');
 
 /** The parsed message, or a short reason naming the first bad field (never the payload itself). */
 export function parseMessage<T>(

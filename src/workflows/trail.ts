@@ -51,6 +51,8 @@ export function blobHashes(value: unknown, depth = 0, found: string[] = []): str
  */
 export class Trail {
   readonly carried: CarriedAudit;
+  /** The entries this run appended (not carried: the next run starts its own). */
+  readonly thisRun: AuditEntry[] = [];
 
   constructor(
     private readonly taskId: string,
@@ -81,6 +83,7 @@ export class Trail {
       entry = appendAudit(this.carried.head, this.taskId, { kind, at, step, data: { unrecordable } });
     }
     this.carried.pending.push(entry);
+    this.thisRun.push(entry);
     this.carried.head = { seq: entry.seq, hash: entry.hash };
     return entry;
   }
