@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import type { AuditEntry } from '../../audit/chain';
 import { verifyTrail, type AuditKey, type TrailVerdict } from '../../audit/verify';
 import type { LoadedConfig } from '../../config/load';
-import { matchHistory, type HistoryMatch } from '../../runtime/auditHistory';
+import { matchHistory, rebuildFromHistory, type HistoryMatch } from '../../runtime/auditHistory';
 import { exportTrail, keyArgument, lastHead, readTrailFile, type Trail } from '../../runtime/auditTrail';
 import { auditKeys, auditStoreFor } from '../../runtime/localStack';
 import { HistoryNotFound, taskHistories } from '../../runtime/replay';
@@ -136,6 +136,28 @@ function verdictLines(verdict: TrailVerdict, history?: HistoryMatch, historyNote
   return lines;
 }
 
+/** The trail as replaying each run rebuilds it must be the trail given, entry for entry. */
+async function compareRebuilt(
+  session: Session,
+  trail: Trail,
+  runs: { runId?: string }[],
+  activities: number,
+): Promise<HistoryMatch> {
+  const rebuilt = await rebuildFromHistory(
+    session.client.client,
+    trail.taskId,
+    runs.map((r) => r.runId!),
+  );
+  const differs = trail.entries.findIndex((e, i) => rebuilt[i]?.hash !== e.hash);
+  if (differs < 0 && rebuilt.length === trail.entries.length) return { ok: true, activities };
+  const seq = differs < 0 ? Math.min(rebuilt.length, trail.entries.length) + 1 : differs + 1;
+  return {
+    ok: false,
+    activities,
+    firstBad: { seq, reason: `the trail rebuilt from history differs from entry ${seq} on` },
+  };
+}
+
 export const audit = defineCommand({
   name: 'audit',
   synopsis: 'show <taskId> | export <taskId> [--out FILE] [--cloudevents] | verify <file|taskId> [--key KEY]',
@@ -154,6 +176,11 @@ export const audit = defineCommand({
       type: 'string',
       value: 'KEY',
       description: 'verify: also trust this public key (64 hex digits, or a PEM file)',
+    },
+    rebuild: {
+      type: 'boolean',
+      description:
+        'verify: also rebuild the trail by replaying each run on a worker (needs one running) and compare',
     },
     partial: {
       type: 'boolean',
@@ -188,6 +215,11 @@ export const audit = defineCommand({
               trail.entries,
               runs.map((r) => r.history),
             );
+            if (history.ok && options.rebuild) {
+              history = await compareRebuilt(session, trail, runs, history.activities);
+              if (history.ok)
+                verdict.notes.push('rebuilt by replaying its history: identical, entry for entry');
+            }
           } catch (err) {
             if (!(err instanceof HistoryNotFound)) throw err;
             historyNote = 'not checked: Temporal no longer has it (the signed trail stands on its own)';
