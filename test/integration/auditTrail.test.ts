@@ -7,6 +7,7 @@ import { matchHistory, rebuildFromHistory } from '../../src/runtime/auditHistory
 import { taskHistories } from '../../src/runtime/replay';
 import { FileAuditStore } from '../../src/stores/auditStore';
 import { eventually, Harness } from '../support/harness';
+import { recordHistory } from '../support/replayRecorder';
 
 const writer: AgentDefinition = {
   name: 'test-audited-writer',
@@ -49,6 +50,7 @@ describe('the audit trail leaves Temporal, signed', () => {
     await approveWhenAsked(harness, spec.taskId);
     const result = await handle.result();
     expect(result.status).toBe('completed');
+    await recordHistory('audit-exported-last-run', handle);
 
     const { entries, heads } = await harness.auditStore.read(spec.taskId);
     expect(entries.length).toBe(result.auditEntries);
@@ -144,6 +146,7 @@ describe('the audit trail leaves Temporal, signed', () => {
     await approveWhenAsked(flaky, spec.taskId);
     const result = await handle.result();
     expect(result.status).toBe('completed');
+    await recordHistory('audit-export-failed-then-written', handle);
     const store = new FileAuditStore(flakyDir);
     const { entries, heads } = await store.read(spec.taskId);
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: result.auditEntries }, (_, i) => i + 1));
