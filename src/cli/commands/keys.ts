@@ -5,7 +5,7 @@ import { defineCommand, say, UsageError } from '../command';
 export const keys = defineCommand({
   name: 'keys',
   synopsis: '[init | show]',
-  summary: "this install's Ed25519 key: made on first use, it signs the decisions made here",
+  summary: "this install's Ed25519 key: made on first use, it signs the decisions made here and its audit heads",
   details:
     'Other workers accept this install’s decisions once its public key is in their config:\n' +
     '  signing: { trustedKeys: [{ id, publicKey, signsFor: ["*"] }] }',
@@ -21,6 +21,8 @@ export const keys = defineCommand({
     say(`file:        ${installKeyPath(config.dataDir)}`);
     say(`trust it on another worker (steward.yaml):`);
     say(`  signing: { trustedKeys: [{ id: ${key.keyId}, publicKey: ${key.publicKey}, signsFor: ['*'] }] }`);
+    say(`trust the audit heads it signs (steward audit verify elsewhere):`);
+    say(`  signing: { auditKeys: [{ id: ${key.keyId}, publicKey: ${key.publicKey} }] }`);
     return 0;
   },
 });
