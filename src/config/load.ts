@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { configSchema, type StewardConfig, type StewardConfigInput } from './schema';
 import { loadConfigAgents } from './agents';
 import { readPolicyFile } from './policyFile';
+import { otlpEndpointProblem } from './telemetrySchema';
 import { StewardError } from '../errors';
 
 export class ConfigError extends StewardError {}
@@ -43,6 +44,7 @@ export function parseConfig(
   config.temporal.address = process.env.TEMPORAL_ADDRESS || config.temporal.address;
   config.temporal.namespace = process.env.TEMPORAL_NAMESPACE || config.temporal.namespace;
   config.dataDir = resolve(baseDir, process.env.STEWARD_DATA_DIR || config.dataDir);
+  applyTelemetryEnv(config, source);
   config.tools.workspace = resolve(baseDir, config.tools.workspace);
   // Tools may write anywhere in the workspace: Steward's own data (blobs, models) must be out of reach.
   const inside = relative(config.tools.workspace, config.dataDir);
@@ -82,6 +84,27 @@ export function parseConfig(
     if (server.cwd) server.cwd = resolve(baseDir, server.cwd);
   loaded.add(config);
   return config;
+}
+
+/**
+ * The standard OpenTelemetry variables override the telemetry section: `OTEL_EXPORTER_OTLP_ENDPOINT`
+ * (checked like the file's field, and named when it is bad), `OTEL_SERVICE_NAME`, and
+ * `OTEL_SDK_DISABLED=true`, which turns traces off whatever the file says.
+ */
+function applyTelemetryEnv(config: LoadedConfig, source: string): void {
+  const telemetry = config.telemetry;
+  const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (endpoint) {
+    const problem = otlpEndpointProblem(endpoint);
+    if (problem)
+      throw new ConfigError(
+        `${source} is invalid:\n  telemetry.otlpEndpoint (from OTEL_EXPORTER_OTLP_ENDPOINT): ${problem}`,
+      );
+    telemetry.otlpEndpoint = endpoint;
+  }
+  const serviceName = process.env.OTEL_SERVICE_NAME?.trim();
+  if (serviceName) telemetry.serviceName = serviceName.slice(0, 200);
+  if (process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') delete telemetry.otlpEndpoint;
 }
 
 const loaded = new WeakSet<object>();

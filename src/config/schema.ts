@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { agentEntrySchema } from './agentSchema';
 import { mcpServersSchema } from './mcpSchema';
 import { apiSchema } from './apiSchema';
+import { telemetrySchema } from './telemetrySchema';
 
 const trust = z.enum(['local', 'private', 'public']);
 const dataClass = z.enum(['public', 'internal', 'confidential']);
@@ -345,6 +346,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** OpenTelemetry traces over OTLP/HTTP (README: Traces): off unless an endpoint is set. */
+    telemetry: telemetrySchema.prefault({}),
   })
   .strict();
 
