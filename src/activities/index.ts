@@ -7,6 +7,7 @@ import { createModelActivity } from './model';
 import { createSpendActivity, type SpendActivityDeps } from './spend';
 import { createTaskActivity, type TaskActivityDeps } from './task';
 import { createToolActivity, type ToolActivityDeps } from './tool';
+import type { ActivityTracing } from './trace';
 
 export interface ActivityDeps {
   providers: Map<string, ModelProvider>;
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   logger: Logger;
   /** Set for a compute node's worker: its data ceiling (see ToolActivityDeps). */
   node?: ToolActivityDeps['node'];
+  /** Set when telemetry is on: model and tool calls become spans (README: Traces). */
+  tracing?: ActivityTracing;
 }
 
 /** Every step's side effect, built from its dependencies so tests inject real local servers. */
@@ -44,3 +47,4 @@ export type StepActivities = ReturnType<typeof createActivities>;
 export type StewardActivities = ReturnType<typeof createStewardActivities>;
 export type { ResolvedTask, TaskActivityDeps } from './task';
 export type { ExportAuditInput } from './audit';
+export type { ActivityTracing } from './trace';

@@ -1,13 +1,16 @@
 import { workerIdentity } from './identity';
+import type { Attributes, Span } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { FINISH_TOOL, type ContentParts, type ToolDescriptor } from '../shared/types';
 import { canonicalJson } from '../audit/canonicalJson';
 import { boundedText, ErrorTypes, failure } from '../errors';
+import { costOfUsage, roundUsd } from '../policies/budget';
 import type { BlobStore } from '../stores/blobStore';
 import type { ToolRegistry } from '../tools/registry';
-import type { ChatMessage, ModelProvider, ToolSpec } from '../providers/types';
+import type { ChatMessage, ModelProvider, ModelResponse, ToolSpec } from '../providers/types';
 import { withHeartbeat } from './heartbeat';
+import { inSpan, setContent, type ActivityTracing } from './trace';
 import type { ModelStepInput, ModelStepOutput } from '../workflows/contract';
 import type { TranscriptMessage } from '../workflows/contract';
 
@@ -15,6 +18,8 @@ export interface ModelActivityDeps {
   providers: Map<string, ModelProvider>;
   tools: ToolRegistry;
   blobs: BlobStore;
+  /** Set when telemetry is on: each call is a `chat {model}` span. */
+  tracing?: ActivityTracing;
 }
 
 /** Longer tool-call arguments are refused as invalid output, before they are parsed. */
@@ -62,7 +67,7 @@ async function compactedWith(blobs: BlobStore, input: ModelStepInput, conversati
   return { transcriptBase: await blobs.putValue(conversation) };
 }
 
-export function createModelActivity({ providers, tools, blobs }: ModelActivityDeps) {
+export function createModelActivity({ providers, tools, blobs, tracing }: ModelActivityDeps) {
   /** Checks a proposed call against the tools this step offers and the tool's input schema. */
   async function validateCall(
     input: ModelStepInput,
@@ -106,7 +111,10 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
     return { action: { callId: boundedText(call.id, 100), tool: call.name, input: actionInput } };
   }
 
-  return async function callModel(input: ModelStepInput): Promise<ModelStepOutput> {
+  return (input: ModelStepInput): Promise<ModelStepOutput> =>
+    inSpan(tracing, `chat ${input.route.model}`, chatAttributes(input), (span) => callModel(input, span));
+
+  async function callModel(input: ModelStepInput, span: Span | undefined): Promise<ModelStepOutput> {
     const provider = providers.get(input.route.provider);
     if (!provider) {
       throw failure(
@@ -130,6 +138,7 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
         );
         const specs = input.mode === 'action' ? input.tools.map(toToolSpec) : [];
         if (input.mode === 'action' && input.allowFinish) specs.push(FINISH_SPEC);
+        setContent(span, tracing, 'gen_ai.input.messages', messages.map(semconvMessage));
         const response = await provider.complete({
           messages,
           mode: input.mode,
@@ -139,6 +148,10 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
           signal: Context.current().cancellationSignal,
           onProgress: (info) => beat(info),
         });
+        span?.setAttributes(responseAttributes(input, response));
+        setContent(span, tracing, 'gen_ai.output.messages', [
+          semconvMessage({ role: 'assistant', content: response.text ?? '', toolCall: response.toolCall }),
+        ]);
         const base = {
           provider: response.provider,
           model: response.model,
@@ -159,5 +172,49 @@ export function createModelActivity({ providers, tools, blobs }: ModelActivityDe
       },
       { immediately: true },
     );
+  }
+}
+
+/** The GenAI semantic-convention attributes known before the call, and Steward's own. */
+function chatAttributes(input: ModelStepInput): Attributes {
+  return {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': input.route.provider,
+    'gen_ai.request.model': input.route.model,
+    'gen_ai.request.max_tokens': input.maxOutputTokens,
+    'steward.task.id': input.taskId,
+    'steward.step': input.step,
+    'steward.route.id': input.route.id,
   };
+}
+
+/** What the provider answered: the model that did, the response's id, token usage and its cost. */
+function responseAttributes(input: ModelStepInput, response: ModelResponse): Attributes {
+  const { usage, responseId } = response;
+  const price = input.route.price;
+  return {
+    'gen_ai.response.model': response.model,
+    ...(responseId ? { 'gen_ai.response.id': responseId } : {}),
+    ...(usage
+      ? { 'gen_ai.usage.input_tokens': usage.inputTokens, 'gen_ai.usage.output_tokens': usage.outputTokens }
+      : {}),
+    // what the workflow charges (an answer without usage is charged its reservation, there)
+    ...(usage && price ? { 'steward.cost_usd': roundUsd(costOfUsage(price, usage)) } : {}),
+  };
+}
+
+/** A message in the shape of the GenAI conventions' `gen_ai.*.messages` (a role and parts). */
+function semconvMessage(message: ChatMessage) {
+  const parts: Record<string, unknown>[] = [];
+  if (message.role === 'tool')
+    parts.push({ type: 'tool_call_response', id: message.toolCallId, response: message.content });
+  else if (message.content) parts.push({ type: 'text', content: message.content });
+  if (message.toolCall)
+    parts.push({
+      type: 'tool_call',
+      id: message.toolCall.id,
+      name: message.toolCall.name,
+      arguments: message.toolCall.arguments,
+    });
+  return { role: message.role, parts };
 }

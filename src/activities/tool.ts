@@ -1,4 +1,5 @@
 import { workerIdentity } from './identity';
+import type { Attributes, Span } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
@@ -11,6 +12,7 @@ import type { BlobStore } from '../stores/blobStore';
 import { permanentFsReason } from '../tools/fsErrors';
 import type { ToolDefinition, ToolRegistry } from '../tools/registry';
 import { withHeartbeat } from './heartbeat';
+import { inSpan, setContent, type ActivityTracing } from './trace';
 import type { DataClass, TrustTier } from '../shared/types';
 import type { TaskScope, ToolStepInput, ToolStepOutput } from '../workflows/contract';
 
@@ -23,15 +25,28 @@ export interface ToolActivityDeps {
   logger: Logger;
   /** Set on a compute node: its trust tier and the data boundaries, so it refuses jobs above its ceiling. */
   node?: { id: string; trust: TrustTier; boundaries: Record<DataClass, TrustTier[]> };
+  /** Set when telemetry is on: each call is an `execute_tool {tool}` span. */
+  tracing?: ActivityTracing;
 }
 
 /** Runs one registered tool: the same activity serves the steward queue and compute-node queues. */
-export function createToolActivity({ tools, blobs, logger, node }: ToolActivityDeps) {
-  return async function runTool(input: ToolStepInput): Promise<ToolStepOutput> {
+export function createToolActivity({ tools, blobs, logger, node, tracing }: ToolActivityDeps) {
+  return function runTool(input: ToolStepInput): Promise<ToolStepOutput> {
+    return inSpan(tracing, `execute_tool ${input.tool}`, toolAttributes(input, node?.id), async (span) => {
+      const out = await runToolStep(input, span);
+      setContent(span, tracing, 'gen_ai.tool.call.result', await blobs.resolve(out.output));
+      return out;
+    });
+  };
+
+  async function runToolStep(input: ToolStepInput, span: Span | undefined): Promise<ToolStepOutput> {
     const tool = tools.get(input.tool);
     if (!tool) throw failure(ErrorTypes.NotRegistered, `no tool ${input.tool} on this worker`);
+    span?.setAttribute('steward.tool.effect', tool.effect);
     if (input.scope) checkScope(tool, input.scope, node);
-    const parsed = tool.input.safeParse(await blobs.resolve(input.input));
+    const resolved = await blobs.resolve(input.input);
+    setContent(span, tracing, 'gen_ai.tool.call.arguments', resolved);
+    const parsed = tool.input.safeParse(resolved);
     if (!parsed.success) {
       throw failure(
         ErrorTypes.ToolInputInvalid,
@@ -54,6 +69,35 @@ export function createToolActivity({ tools, blobs, logger, node }: ToolActivityD
       }
     });
     return recordOutput(tool, output, blobs);
+  }
+}
+
+/**
+ * The GenAI semantic-convention attributes of a tool call, and Steward's own: the policy's decision
+ * and rules, who approved the call and when, the compute node and its price. Never its arguments.
+ */
+function toolAttributes(input: ToolStepInput, nodeId: string | undefined): Attributes {
+  const trace = input.trace;
+  const approval = trace?.approval;
+  return {
+    'gen_ai.operation.name': 'execute_tool',
+    'gen_ai.tool.name': input.tool,
+    'gen_ai.tool.type': 'function',
+    // a plan's step has no model call id: its idempotency key names the call as uniquely
+    'gen_ai.tool.call.id': trace?.callId ?? input.idempotencyKey,
+    'steward.task.id': input.taskId,
+    'steward.step': input.step,
+    ...(nodeId ? { 'steward.node.id': nodeId } : {}),
+    ...(trace ? { 'steward.policy.decision': trace.decision, 'steward.policy.rule_ids': trace.ruleIds } : {}),
+    ...(approval
+      ? {
+          'steward.approval.id': approval.id,
+          'steward.approval.approved_by': approval.approvedBy,
+          'steward.approval.approved_at': approval.approvedAt,
+          'steward.approval.edited': approval.edited ?? false,
+        }
+      : {}),
+    ...(trace?.costUsd !== undefined ? { 'steward.cost_usd': trace.costUsd } : {}),
   };
 }
 

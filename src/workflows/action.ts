@@ -1,6 +1,6 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type { ToolDescriptor } from '../shared/types';
-import type { TaskScope, ToolStepInput, ToolStepOutput } from './contract';
+import type { TaskScope, ToolStepInput, ToolStepOutput, ToolStepTrace } from './contract';
 import { roundUsd } from '../policies/budget';
 import { evaluateAction, stricterDataClass } from '../policies/evaluate';
 import { chooseComputeNodes } from '../policies/routing';
@@ -34,6 +34,7 @@ function toolStepInput(
   tool: ToolDescriptor,
   input: unknown,
   idempotencyKey: string,
+  trace: ToolStepTrace,
 ): ToolStepInput {
   const stepInput = {
     taskId: task.spec.taskId,
@@ -42,6 +43,7 @@ function toolStepInput(
     input,
     idempotencyKey,
     scope: scopeOf(task),
+    trace,
   };
   task.checkStepInput(`${tool.name} at step ${step}`, stepInput);
   return stepInput;
@@ -118,18 +120,29 @@ export async function act(
     }
     return { denied: verdict.reason };
   }
+  // what the call's trace span says about why it runs
+  const trace: ToolStepTrace = {
+    ...(action.callId ? { callId: action.callId } : {}),
+    decision: verdict.decision,
+    ruleIds: verdict.ruleIds,
+  };
   // an approver may have edited the arguments the rule makes editable: the tool runs with those
-  const input =
-    verdict.decision === 'approve'
-      ? await awaitApproval(task, action, digest, verdict.ruleIds, { approval: verdict.approval, binding })
-      : action.input;
+  let input = action.input;
+  if (verdict.decision === 'approve') {
+    const approved = await awaitApproval(task, action, digest, verdict.ruleIds, {
+      approval: verdict.approval,
+      binding,
+    });
+    input = approved.input;
+    trace.approval = approved.approval;
+  }
   const tool = spec.agent.tools.find((t) => t.name === action.tool)!;
   // One key per action, whatever node or attempt runs it, so a fallback never repeats an effect.
   const idempotencyKey = `${workflowInfo().workflowId}:${carried.step + 1}`;
   const out =
     tool.placement === 'compute'
-      ? await runCompute(task, tool, input, idempotencyKey)
-      : await runWorkerTool(task, tool, input, idempotencyKey);
+      ? await runCompute(task, tool, input, idempotencyKey, trace)
+      : await runWorkerTool(task, tool, input, idempotencyKey, trace);
   if ('failed' in out) return out;
   carried.dataClass = stricterDataClass(carried.dataClass, tool.dataClass);
   return { output: out.output };
@@ -140,9 +153,10 @@ async function runWorkerTool(
   tool: ToolDescriptor,
   input: unknown,
   idempotencyKey: string,
+  trace: ToolStepTrace,
 ): Promise<ToolStepOutput | { failed: string }> {
   const step = task.beginStep(`tool: ${tool.name}`);
-  const stepInput = toolStepInput(task, step, tool, input, idempotencyKey);
+  const stepInput = toolStepInput(task, step, tool, input, idempotencyKey, trace);
   let out: ToolStepOutput;
   try {
     out = await task.inStepScope(() =>
@@ -169,6 +183,7 @@ async function runCompute(
   tool: ToolDescriptor,
   input: unknown,
   idempotencyKey: string,
+  trace: ToolStepTrace,
 ): Promise<ToolStepOutput | { failed: string }> {
   const { carried, spec } = task;
   const { dataClass, health } = carried;
@@ -186,7 +201,10 @@ async function runCompute(
     return {
       run: async () => {
         const step = task.beginStep(`compute: ${tool.name} on ${node.id}`);
-        const stepInput = toolStepInput(task, step, tool, input, idempotencyKey);
+        const stepInput = toolStepInput(task, step, tool, input, idempotencyKey, {
+          ...trace,
+          ...(priceUsd > 0 ? { costUsd: priceUsd } : {}),
+        });
         const out = await task.inStepScope(() =>
           runTool.executeWithOptions(
             {

@@ -12,6 +12,7 @@ import {
   type CallBinding,
 } from '../policies/approval';
 import { evaluateAction } from '../policies/evaluate';
+import type { ToolStepTrace } from './contract';
 import { StopTask } from './failures';
 import { decisionInputSchema, parseMessage } from './messages';
 import type { TaskContext } from './taskContext';
@@ -40,7 +41,7 @@ export function boundDigestOf(action: { tool: string; input: unknown }, binding:
  * Records an approval request for the exact call (its digest) and waits for the approvers' decision,
  * a cancel, or the deadline. At a level's deadline the request goes to the next level of the approval
  * rule's escalation chain, or, after the last, the task stops (`approval_expired`). Returns the
- * arguments the tool runs with: the call's own, or as an approver edited them.
+ * arguments the tool runs with (the call's own, or as an approver edited them) and who approved it.
  */
 export async function awaitApproval(
   task: TaskContext,
@@ -48,7 +49,7 @@ export async function awaitApproval(
   digest: string,
   ruleIds: string[],
   options: { approval?: string; binding?: CallBinding } = {},
-): Promise<unknown> {
+): Promise<{ input: unknown; approval: NonNullable<ToolStepTrace['approval']> }> {
   const { carried, spec } = task;
   const { binding } = options;
   const name = options.approval ?? 'default';
@@ -144,7 +145,24 @@ export async function awaitApproval(
   }
   await task.exportAudit(`approval granted: ${request.id}`);
   task.setStatus('running', `approved ${action.tool}`);
-  return request.action.input;
+  return { input: request.action.input, approval: approvalTrace(request, action.input) };
+}
+
+/** Who approved the call and when (the approvals that made the quorum), for its trace span. */
+function approvalTrace(
+  request: ApprovalRequest,
+  proposedInput: unknown,
+): NonNullable<ToolStepTrace['approval']> {
+  const approvals = request.decisions.filter(
+    (d) => d.decision === 'approve' && request.approvers.includes(d.identity) && d.digest === request.digest,
+  );
+  return {
+    id: request.id,
+    approvedBy: [...new Set(approvals.map((d) => d.identity))],
+    approvedAt: approvals.at(-1)?.at ?? '',
+    // an edit replaces the request's arguments (recordDecision)
+    ...(request.action.input !== proposedInput ? { edited: true } : {}),
+  };
 }
 
 /**

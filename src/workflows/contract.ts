@@ -206,6 +206,30 @@ export interface ToolStepInput {
   idempotencyKey: string;
   /** What the task may do, checked again by the activity (absent in older histories). */
   scope?: TaskScope;
+  /** Why the call runs, for its trace span (absent in older histories); the activity decides nothing by it. */
+  trace?: ToolStepTrace;
+}
+
+/**
+ * The decisions behind a tool call, made in workflow code, that its `execute_tool` span reports:
+ * the model's call id, the policy's decision and rules, and the approval that let it run.
+ */
+export interface ToolStepTrace {
+  /** The id the model gave the call (absent for a plan's step). */
+  callId?: string;
+  decision: 'allow' | 'approve';
+  ruleIds: string[];
+  approval?: {
+    id: string;
+    /** The approvers whose approvals made the quorum. */
+    approvedBy: string[];
+    /** When the deciding approval arrived (workflow time). */
+    approvedAt: string;
+    /** An approver edited the arguments before approving. */
+    edited?: boolean;
+  };
+  /** A compute node's price for the job. */
+  costUsd?: number;
 }
 
 /**
