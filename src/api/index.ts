@@ -45,6 +45,7 @@ export async function startFrontDoor(
     blobs,
     installSigner(config),
     auditStoreFor(config),
+    config.telemetry,
   );
   try {
     const server = await startApiServer({

@@ -58,6 +58,7 @@ export async function connect(config: LoadedConfig): Promise<Session> {
       blobStoreFor(config),
       installSigner(config),
       auditStoreFor(config),
+      config.telemetry,
     ),
     () => true,
   );
@@ -83,6 +84,7 @@ export async function connectOrEmbed(config: LoadedConfig): Promise<Session> {
       blobStoreFor(config),
       installSigner(config),
       auditStoreFor(config),
+      config.telemetry,
     );
     // the review lane comes up with the rest, so an approval can also be given in a browser
     door = await startFrontDoor(config, {

@@ -23,6 +23,8 @@ import type { TaskRequest, TaskResult, TaskState } from '../workflows/contract';
 import type { BlobStore } from '../stores/blobStore';
 import type { AuditStore } from '../stores/auditStore';
 import { connectClient } from './connection';
+import { startTelemetry, type Telemetry } from './telemetry';
+import type { TelemetrySettings } from '../config/telemetrySchema';
 import { StewardError } from '../errors';
 
 export interface TaskSummary {
@@ -59,8 +61,11 @@ export class StewardClient {
     private readonly blobs?: BlobStore,
     private readonly signer?: Signer,
     readonly auditStore?: AuditStore,
+    /** Flushed when the client closes (its `client` carries the tracing interceptors). */
+    private readonly telemetry?: Telemetry,
   ) {}
 
+  /** @param telemetry the config's `telemetry`: when traces are on, a task's trace starts here. */
   static async connect(
     address: string,
     namespace: string,
@@ -68,12 +73,23 @@ export class StewardClient {
     blobs?: BlobStore,
     signer?: Signer,
     auditStore?: AuditStore,
+    telemetry?: TelemetrySettings,
   ): Promise<StewardClient> {
+    const traces = await startTelemetry(telemetry);
     const connection = await connectClient(address); // TLS and API key from the Temporal profile
-    return new StewardClient(new Client({ connection, namespace }), taskQueue, blobs, signer, auditStore);
+    const interceptors = traces ? { workflow: traces.clientInterceptors } : undefined;
+    return new StewardClient(
+      new Client({ connection, namespace, ...(interceptors ? { interceptors } : {}) }),
+      taskQueue,
+      blobs,
+      signer,
+      auditStore,
+      traces,
+    );
   }
 
   async close(): Promise<void> {
+    await this.telemetry?.flush().catch(() => undefined);
     await this.client.connection.close();
   }
 

@@ -26,6 +26,7 @@ import { PostgresAuditStore } from '../stores/postgresAuditStore';
 import { registerSecret } from '../shared/secrets';
 import { connectClient, connectWorker, temporalProfile } from './connection';
 import { startDevServer, type DevServer } from './devServer';
+import { startTelemetry } from './telemetry';
 import { ensureTemporalCli } from './temporalCli';
 import { commandLine, stopProcessGroup } from './watchdog';
 import { createComputeNodeWorker, createStewardWorker } from './worker';
@@ -226,6 +227,8 @@ export async function runWorkers(
     throw err;
   }
   const { namespace, taskQueue } = config.temporal;
+  const telemetry = await startTelemetry(config.telemetry); // undefined unless traces are configured
+  const tracing = telemetry?.tracing;
   // the spend ledgers are workflows beside the tasks: reserving in one is a client update
   const clientConnection = await connectClient(address);
   const activities = createStewardActivities({
@@ -239,6 +242,7 @@ export async function runWorkers(
     trustedKeys: trustedKeys(config),
     auditStore: auditStoreFor(config),
     auditKey: ensureInstallKey(config.dataDir),
+    tracing,
   });
   const connection = await connectWorker(address); // TLS and API key from the Temporal profile
   const workers: Worker[] =
@@ -251,6 +255,7 @@ export async function runWorkers(
             taskQueue,
             activities,
             workflowBundle: options.workflowBundle,
+            telemetry,
           }),
         ];
   const boundaries = config.policy.dataBoundaries ?? DEFAULT_DATA_BOUNDARIES;
@@ -268,7 +273,9 @@ export async function runWorkers(
             blobs: blobStoreFor(config),
             logger,
             node: { id: node.id, trust: node.trust, boundaries },
+            tracing,
           }),
+          telemetry,
         }),
       );
     }
@@ -286,6 +293,7 @@ export async function runWorkers(
       await mcp.close();
       await clientConnection.close();
       await Promise.all([...providers.values()].map((p) => p.close?.()));
+      await telemetry?.flush().catch(() => undefined); // a receiver that is down loses the last spans only
     },
   };
 }

@@ -146,6 +146,7 @@ export async function createWorker(options: CreateWorkerOptions = {}): Promise<S
         blobStoreFor(config),
         installSigner(config), // its decisions are signed with this install's key, which the worker trusts
         auditStoreFor(config),
+        config.telemetry,
       );
       clients.push(client);
       return client;

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { StepActivities, StewardActivities } from '../activities';
+import type { Telemetry } from './telemetry';
 
 export interface StewardWorkerOptions {
   connection: NativeConnection;
@@ -13,6 +14,11 @@ export interface StewardWorkerOptions {
    * instead of holding worker memory while it waits.
    */
   maxCachedWorkflows?: number;
+  /**
+   * Traces (README: Traces): the tracing interceptors and the workflow span sink; the workflow code
+   * is then the bundle that includes the workflow interceptors (`workflowBundle` is not used).
+   */
+  telemetry?: Telemetry;
 }
 
 /** The worker of the `steward` queue: runs agentRun workflows and their model and tool activities. */
@@ -21,11 +27,16 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+    ...(options.telemetry
+      ? { workflowBundle: await options.telemetry.workflowBundle() }
+      : options.workflowBundle
+        ? { workflowBundle: options.workflowBundle }
+        : { workflowsPath: require.resolve('../workflows') }),
     activities: options.activities,
     maxCachedWorkflows: options.maxCachedWorkflows ?? 200,
+    ...(options.telemetry
+      ? { interceptors: options.telemetry.workerInterceptors, sinks: options.telemetry.workflowSinks }
+      : {}),
   });
 }
 
@@ -43,5 +54,6 @@ export async function createComputeNodeWorker(
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
     activities: { runTool: options.activities.runTool },
+    ...(options.telemetry ? { interceptors: options.telemetry.workerInterceptors } : {}),
   });
 }
