@@ -75,7 +75,10 @@ async function createTelemetry(settings: TelemetrySettings & { otlpEndpoint: str
   const tracesUrl = tracesUrlOf(settings.otlpEndpoint);
   const resource = new resources.Resource({ 'service.name': settings.serviceName });
   // OTEL_EXPORTER_OTLP_HEADERS (a collector's credentials) is read by the exporter itself
-  const exporter = new RedactingExporter(new otlp.OTLPTraceExporter({ url: tracesUrl }));
+  const exporter = new ScrubbingExporter(
+    new otlp.OTLPTraceExporter({ url: tracesUrl }),
+    settings.includeContent,
+  );
   const processor: SpanProcessor = new sdk.BatchSpanProcessor(exporter);
   // not registered globally: each configuration has its own provider, and nothing else is traced
   const provider = new sdk.BasicTracerProvider({ resource, spanProcessors: [processor] });
@@ -120,16 +123,25 @@ const quietBundler = {
 };
 
 /**
- * Scrubs every secret this process knows (API keys read from the environment; shared/secrets.ts)
- * from every span before it leaves, whoever made it: Steward's spans, Temporal's interceptors, the
- * workflow's (whose attributes include the workflow's info). Names, attributes, status messages,
- * events (an exception's message and stack) and links.
+ * What leaves the process, whoever made the span (Steward's activities, Temporal's interceptors, the
+ * workflow sandbox): every secret this process knows (API keys read from the environment;
+ * shared/secrets.ts) scrubbed from names, attributes, status messages, events and links; attribute
+ * values that are not OpenTelemetry values dropped (the workflow sink copies the whole workflow info,
+ * memo and search attributes included, into each workflow span); and without `includeContent`, no
+ * failure message or stack: they quote arguments (`missing.txt does not exist`), so a span says that
+ * a step failed and its error type, and the message stays in Temporal's history.
  */
-class RedactingExporter implements SpanExporter {
-  constructor(private readonly inner: SpanExporter) {}
+class ScrubbingExporter implements SpanExporter {
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly includeContent: boolean,
+  ) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.inner.export(spans.map(redactedSpan), resultCallback);
+    this.inner.export(
+      spans.map((span) => scrubbedSpan(span, this.includeContent)),
+      resultCallback,
+    );
   }
 
   shutdown(): Promise<void> {
@@ -141,7 +153,11 @@ class RedactingExporter implements SpanExporter {
   }
 }
 
-function redactedSpan(span: ReadableSpan): ReadableSpan {
+/** What of an exception event is not content: its type. */
+const EXCEPTION_TYPE = 'exception.type';
+
+function scrubbedSpan(span: ReadableSpan, includeContent: boolean): ReadableSpan {
+  const { message, ...status } = span.status;
   return {
     name: redactSecrets(span.name),
     kind: span.kind,
@@ -149,18 +165,17 @@ function redactedSpan(span: ReadableSpan): ReadableSpan {
     parentSpanId: span.parentSpanId,
     startTime: span.startTime,
     endTime: span.endTime,
-    status: span.status.message
-      ? { ...span.status, message: redactSecrets(span.status.message) }
-      : span.status,
-    attributes: redactedAttributes(span.attributes),
+    status: message && includeContent ? { ...status, message: redactSecrets(message) } : status,
+    attributes: scrubbedAttributes(span.attributes),
     links: span.links.map((link) =>
-      link.attributes ? { ...link, attributes: redactedAttributes(link.attributes) } : link,
+      link.attributes ? { ...link, attributes: scrubbedAttributes(link.attributes) } : link,
     ),
-    events: span.events.map((event) => ({
-      ...event,
-      name: redactSecrets(event.name),
-      ...(event.attributes ? { attributes: redactedAttributes(event.attributes) } : {}),
-    })),
+    events: span.events.map((event) => {
+      let attributes = event.attributes && scrubbedAttributes(event.attributes);
+      if (attributes && event.name === 'exception' && !includeContent)
+        attributes = EXCEPTION_TYPE in attributes ? { [EXCEPTION_TYPE]: attributes[EXCEPTION_TYPE] } : {};
+      return { ...event, name: redactSecrets(event.name), ...(attributes ? { attributes } : {}) };
+    }),
     duration: span.duration,
     ended: span.ended,
     resource: span.resource,
@@ -171,19 +186,14 @@ function redactedSpan(span: ReadableSpan): ReadableSpan {
   };
 }
 
-function redactedAttributes(attributes: Attributes): Attributes {
+function scrubbedAttributes(attributes: Attributes): Attributes {
   const out: Attributes = {};
-  for (const [key, value] of Object.entries(attributes)) out[key] = redactedValue(value);
-  return out;
-}
-
-function redactedValue(value: AttributeValue | undefined): AttributeValue | undefined {
-  if (typeof value === 'string') return redactSecrets(value);
-  if (Array.isArray(value))
-    return value.map((v: unknown) => (typeof v === 'string' ? redactSecrets(v) : v)) as AttributeValue;
-  if (value !== null && typeof value === 'object') {
-    // not a valid attribute value, but the workflow sink puts the workflow's info here as it is
-    return JSON.parse(redactSecrets(JSON.stringify(value))) as AttributeValue;
+  for (const [key, value] of Object.entries(attributes)) {
+    if (typeof value === 'string') out[key] = redactSecrets(value);
+    else if (Array.isArray(value))
+      out[key] = value.map((v: unknown) => (typeof v === 'string' ? redactSecrets(v) : v)) as AttributeValue;
+    else if (typeof value === 'number' || typeof value === 'boolean') out[key] = value;
+    // anything else (objects, null) is not an attribute value: left out
   }
-  return value;
+  return out;
 }
