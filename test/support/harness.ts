@@ -15,6 +15,7 @@ import { ed25519 } from '@noble/curves/ed25519';
 import { keyFingerprint, publicKeyOf } from '../../src/audit/signing';
 import { FileAuditStore, type AuditStore } from '../../src/stores/auditStore';
 import { StewardClient, type Signer } from '../../src/runtime/client';
+import { startTelemetry } from '../../src/runtime/telemetry';
 import { createComputeNodeWorker, createStewardWorker } from '../../src/runtime/worker';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry, type ToolDefinition } from '../../src/tools/registry';
@@ -162,6 +163,7 @@ export class Harness {
   }
 
   private async startStewardWorker(config: LoadedConfig, taskQueue: string): Promise<string> {
+    const telemetry = await startTelemetry(config.telemetry); // a config with telemetry traces its tasks
     const activities = createStewardActivities({
       config,
       agents: this.agents,
@@ -176,12 +178,14 @@ export class Harness {
       ],
       auditStore: this.options.auditStore ?? this.auditStore,
       auditKey: this.auditKey,
+      tracing: telemetry?.tracing,
     });
     const worker = await createStewardWorker({
       connection: this.connection!,
       taskQueue,
       activities,
       workflowBundle: workflowBundle(),
+      telemetry,
     });
     this.workers.push(worker);
     this.running.push(worker.run());
@@ -215,9 +219,15 @@ export class Harness {
     const key = JSON.stringify(config);
     if (!this.queues.has(key)) this.queues.set(key, this.startStewardWorker(config, uniqueName('steward')));
     const taskQueue = await this.queues.get(key)!;
-    return new StewardClient(this.client.client, taskQueue, this.blobs, this.signer, this.auditStore).start(
-      request,
-    );
+    // with telemetry, the start is the first span of the task's trace
+    const telemetry = await startTelemetry(config.telemetry);
+    const client = telemetry
+      ? new Client({
+          connection: this.client.client.connection,
+          interceptors: { workflow: telemetry.clientInterceptors },
+        })
+      : this.client.client;
+    return new StewardClient(client, taskQueue, this.blobs, this.signer, this.auditStore).start(request);
   }
 
   writeWorkspaceFile(path: string, content: string): void {
