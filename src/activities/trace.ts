@@ -1,4 +1,5 @@
-import { SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+// types only: with telemetry off, no OpenTelemetry module is loaded at all
+import type { Attributes, Span, SpanStatusCode, Tracer } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/common';
 import { redactSecrets } from '../shared/secrets';
 
@@ -10,6 +11,9 @@ export interface ActivityTracing {
   tracer: Tracer;
   includeContent: boolean;
 }
+
+/** `SpanStatusCode.ERROR`, without loading the API module for its enum. */
+const STATUS_ERROR = 2 as SpanStatusCode;
 
 /** A content attribute longer than this is cut: a span is a summary, not a copy of the transcript. */
 export const MAX_CONTENT_ATTRIBUTE_CHARS = 16 * 1024;
@@ -47,7 +51,7 @@ function markFailed(span: Span, err: unknown, includeContent: boolean): void {
     err instanceof ApplicationFailure && err.type ? err.type : err instanceof Error ? err.name : 'Error';
   span.setAttribute('error.type', type);
   const message = err instanceof Error ? err.message : String(err);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: includeContent ? redactSecrets(message) : type });
+  span.setStatus({ code: STATUS_ERROR, message: includeContent ? redactSecrets(message) : type });
 }
 
 /** Sets a content attribute (JSON of `value`) only when the configuration lets content into spans. */

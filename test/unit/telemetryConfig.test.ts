@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load';
 import { startTelemetry, tracesUrlOf } from '../../src/runtime/telemetry';
 
@@ -31,12 +35,12 @@ describe('telemetry config', () => {
   });
 
   test.each([
-    ['grpc://collector:4317', 'expected an http\\(s\\) URL'],
-    ['not a url', 'expected an http\\(s\\) URL'],
-    ['https://user:pass@collector:4318', 'must not carry credentials'],
-    ['http://collector:4318/?token=x', 'must not have a query'],
-    [`http://collector:4318/${'a'.repeat(3000)}`, 'at most 2048 characters'],
-  ])('refuses the endpoint %s, naming the field', (otlpEndpoint, why) => {
+    ['a gRPC URL', 'grpc://collector:4317', 'expected an http\\(s\\) URL'],
+    ['text', 'not a url', 'expected an http\\(s\\) URL'],
+    ['credentials', 'https://user:pass@collector:4318', 'must not carry credentials'],
+    ['a query', 'http://collector:4318/?token=x', 'must not have a query'],
+    ['3,000 characters', `http://collector:4318/${'a'.repeat(3000)}`, 'at most 2048 characters'],
+  ])('refuses an endpoint with %s, naming the field', (_what, otlpEndpoint, why) => {
     const parse = () => parseConfig({ telemetry: { otlpEndpoint } }, 'steward.yaml');
     expect(parse).toThrow(ConfigError);
     expect(parse).toThrow(new RegExp(`telemetry\\.otlpEndpoint: .*${why}`));
@@ -66,6 +70,29 @@ describe('telemetry config', () => {
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://collector:4318';
     const { telemetry } = parseConfig({ telemetry: { otlpEndpoint: 'http://127.0.0.1:4318' } });
     expect(telemetry.otlpEndpoint).toBeUndefined();
+  });
+
+  test('off costs nothing: a process that runs the worker code with traces off loads no OpenTelemetry module', () => {
+    const src = resolve(__dirname, '../../src');
+    const script = join(mkdtempSync(join(tmpdir(), 'steward-off-')), 'off.ts');
+    writeFileSync(
+      script,
+      `import { createActivities } from ${JSON.stringify(`${src}/activities`)};
+       import { runWorkers } from ${JSON.stringify(`${src}/runtime/localStack`)};
+       import { StewardClient } from ${JSON.stringify(`${src}/runtime/client`)};
+       import { startTelemetry } from ${JSON.stringify(`${src}/runtime/telemetry`)};
+       import { parseConfig } from ${JSON.stringify(`${src}/config/load`)};
+       void [createActivities, runWorkers, StewardClient];
+       void startTelemetry(parseConfig({}).telemetry).then((telemetry) => {
+         const loaded = Object.keys(require.cache).filter((m) => /opentelemetry/.test(m));
+         console.log(JSON.stringify({ telemetry: telemetry ?? null, loaded }));
+       });`,
+    );
+    const env = { ...process.env };
+    for (const name of ENV) delete env[name];
+    const tsx = resolve(__dirname, '../../node_modules/.bin/tsx');
+    const out = execFileSync(tsx, [script], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ telemetry: null, loaded: [] });
   });
 
   test('spans go to /v1/traces under a base URL; a full traces URL is kept', () => {
