@@ -87,7 +87,7 @@ async function createTelemetry(settings: TelemetrySettings & { otlpEndpoint: str
   return {
     tracesUrl,
     tracing: { tracer, includeContent: settings.includeContent },
-    clientInterceptors: [new interceptors.OpenTelemetryWorkflowClientInterceptor({ tracer })],
+    clientInterceptors: [changesOnly(new interceptors.OpenTelemetryWorkflowClientInterceptor({ tracer }))],
     workerInterceptors: {
       activity: [
         (ctx) => ({
@@ -111,6 +111,27 @@ async function createTelemetry(settings: TelemetrySettings & { otlpEndpoint: str
     },
     flush: () => provider.forceFlush(),
   };
+}
+
+/**
+ * The client calls that act on a task (start, signals, updates, cancel, terminate) traced; queries
+ * and describes are not: a client that follows a task polls its state every 250 ms, and each poll
+ * would be a trace of its own.
+ */
+function changesOnly(inner: WorkflowClientInterceptor): WorkflowClientInterceptor {
+  const traced = [
+    'start',
+    'startWithDetails',
+    'signal',
+    'signalWithStart',
+    'startUpdate',
+    'startUpdateWithStart',
+    'cancel',
+    'terminate',
+  ] as const;
+  const out: Record<string, unknown> = {};
+  for (const name of traced) if (inner[name]) out[name] = inner[name].bind(inner);
+  return out as WorkflowClientInterceptor;
 }
 
 const quietBundler = {

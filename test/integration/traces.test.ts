@@ -1,8 +1,10 @@
+import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import type { AgentDefinition } from '../../src/agents/definition';
 import { parseConfig, type LoadedConfig } from '../../src/config/load';
 import { createProviders } from '../../src/providers';
 import { startTelemetry } from '../../src/runtime/telemetry';
+import { stateQuery } from '../../src/workflows/messages';
 import { eventually, Harness } from '../support/harness';
 import { MockOpenAI } from '../support/mockOpenAI';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlpReceiver';
@@ -26,6 +28,9 @@ const PROMPT = `prompt-marker-${randomBytes(4).toString('hex')}`;
 const FILE_TEXT = `file-marker-${randomBytes(4).toString('hex')}`;
 const WRITTEN = `written-marker-${randomBytes(4).toString('hex')}`;
 const ANSWER = `answer-marker-${randomBytes(4).toString('hex')}`;
+
+// the first traced worker bundles the workflow code with the tracing interceptors: seconds on a busy machine
+jest.setTimeout(120_000);
 
 const receiver = new OtlpReceiver();
 const model = new MockOpenAI(); // the `mock` route's endpoint: it is reached with the key
@@ -184,6 +189,16 @@ describe('traces', () => {
     for (const content of [PROMPT, FILE_TEXT, WRITTEN, ANSWER, 'missing.txt', 'traced.txt'])
       expect(sent).not.toContain(content);
     expect(sent).not.toContain(SECRET);
+
+    // a client that follows a task polls its state: those queries are not traced
+    const telemetry = (await startTelemetry(config.telemetry))!;
+    const traced = new Client({
+      connection: harness.client.client.connection,
+      interceptors: { workflow: telemetry.clientInterceptors },
+    });
+    await traced.workflow.getHandle(spec.taskId).query(stateQuery);
+    await telemetry.flush();
+    expect(receiver.spans.filter((s) => s.name.startsWith('QueryWorkflow'))).toEqual([]);
   });
 
   test('with includeContent the spans carry prompts, answers, arguments and outputs, with the API key scrubbed', async () => {
