@@ -50,7 +50,10 @@ export interface CreateWorkerOptions {
   logger?: Logger;
   /** Progress of fetching the embedded model's weights on first use. */
   onModelProgress?: (progress: ModelFetchProgress) => void;
-  /** Workflow code bundled once with `bundleWorkflowCode` (tests share one); else bundled at start. */
+  /**
+   * Workflow code bundled once with `bundleWorkflowCode` (tests share one); else bundled at start. With
+   * traces on (`telemetry`), the worker uses its own bundle, which includes the tracing interceptors.
+   */
   workflowBundle?: WorkflowBundle;
 }
 
