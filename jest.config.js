@@ -25,7 +25,7 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/globalSetup.ts',
       testMatch: ['<rootDir>/test/{integration,e2e}/**/*.test.ts'],
       setupFiles: ['<rootDir>/test/support/setupRuntime.ts'],
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/integrationTimeout.ts'],
     },
     {
       displayName: 'cluster',
