@@ -89,15 +89,25 @@ export interface ChainHead {
 export const GENESIS_HASH = '0'.repeat(64);
 export const GENESIS: ChainHead = { seq: 0, hash: GENESIS_HASH };
 
-/** The hash an entry must carry: sha256 of its canonical JSON without `hash` (older entries: see below). */
-export function hashEntry(entry: Omit<AuditEntry, 'hash'> & { hash?: string }): string {
+/** sha256 of a text's UTF-8 bytes, in lowercase hex: `sha256Hex` here, node:crypto's outside workflows. */
+export type Sha256Hex = (text: string) => string;
+
+/**
+ * The hash an entry must carry: sha256 of its canonical JSON without `hash` (older entries: see
+ * below). `sha` may be any sha256 of the UTF-8 bytes; workflow code has only `sha256Hex`
+ * (@noble/hashes), a verifier outside it may pass node:crypto's (`nodeSha256Hex`, several times faster).
+ */
+export function hashEntry(
+  entry: Omit<AuditEntry, 'hash'> & { hash?: string },
+  sha: Sha256Hex = sha256Hex,
+): string {
   if (entry.v === undefined) {
     // before schema 1: sha256(prevHash + canonicalJSON({seq, kind, at, step, data}))
     const { seq, kind, at, step, data } = entry;
-    return sha256Hex(entry.prevHash + canonicalJson({ seq, kind, at, step, data }));
+    return sha(entry.prevHash + canonicalJson({ seq, kind, at, step, data }));
   }
   const { hash: _hash, ...hashed } = entry;
-  return sha256Hex(canonicalJson(hashed));
+  return sha(canonicalJson(hashed));
 }
 
 /** Appends one event to the chain after `head`. */
@@ -114,8 +124,16 @@ export function appendAudit(head: ChainHead, taskId: string, event: AuditEvent):
 
 export type ChainCheck = { ok: true; head: string } | { ok: false; seq: number; reason: string };
 
-/** Verifies that entries link up and that no entry was changed since it was hashed. */
-export function verifyAudit(entries: AuditEntry[], start: ChainHead = GENESIS): ChainCheck {
+/**
+ * Verifies that entries link up and that no entry was changed since it was hashed. Outside workflow
+ * code, pass `{ sha256Hex: nodeSha256Hex }` (src/runtime/sha256.ts): the same hashes, faster.
+ */
+export function verifyAudit(
+  entries: AuditEntry[],
+  start: ChainHead = GENESIS,
+  options: { sha256Hex?: Sha256Hex } = {},
+): ChainCheck {
+  const sha = options.sha256Hex ?? sha256Hex;
   let head = start;
   for (const entry of entries) {
     const seq = typeof entry?.seq === 'number' ? entry.seq : head.seq + 1;
@@ -124,7 +142,7 @@ export function verifyAudit(entries: AuditEntry[], start: ChainHead = GENESIS): 
       return { ok: false, seq, reason: `prevHash does not match the hash of entry ${head.seq}` };
     let hash: string;
     try {
-      hash = hashEntry(entry);
+      hash = hashEntry(entry, sha);
     } catch (err) {
       return {
         ok: false,
