@@ -28,22 +28,48 @@ export interface AuditStore {
 
 export class AuditStoreConflict extends Error {}
 
-/** The last entry stored must agree with what the caller thinks precedes its batch. */
-export function newEntriesAfter(lastStored: AuditEntry | undefined, entries: AuditEntry[]): AuditEntry[] {
+/** The seqs of a batch before the last one stored: a retried batch; the store must look up their hashes. */
+export function seqsBefore(lastStored: AuditEntry | undefined, entries: AuditEntry[]): number[] {
   const lastSeq = lastStored?.seq ?? 0;
+  return entries.filter((e) => e.seq < lastSeq).map((e) => e.seq);
+}
+
+/**
+ * What of a batch is new, after the last entry stored. An entry of the batch that is already stored
+ * must be stored with the same hash (`storedHashes` holds the hashes of the batch's `seqsBefore`),
+ * and the new entries must follow the stored one and each other, seq by seq and hash by hash:
+ * otherwise the whole batch is refused, so the store never holds a second version, a gap or a fork.
+ */
+export function newEntriesAfter(
+  lastStored: AuditEntry | undefined,
+  entries: AuditEntry[],
+  storedHashes: ReadonlyMap<number, string> = new Map(),
+): AuditEntry[] {
+  const lastSeq = lastStored?.seq ?? 0;
+  const task = lastStored?.taskId ?? entries[0]?.taskId ?? '';
+  for (const e of entries) {
+    if (e.seq > lastSeq) continue;
+    const stored = e.seq === lastSeq ? lastStored!.hash : storedHashes.get(e.seq);
+    if (stored !== undefined && stored !== e.hash)
+      throw new AuditStoreConflict(
+        `entry ${e.seq} of task ${task} is stored with another hash: the store refuses a second version`,
+      );
+  }
   const fresh = entries.filter((e) => e.seq > lastSeq);
-  const overlap = entries.find((e) => e.seq === lastSeq);
-  if (lastStored && overlap && overlap.hash !== lastStored.hash) {
-    throw new AuditStoreConflict(
-      `entry ${lastSeq} of task ${lastStored.taskId ?? ''} is stored with another hash: the store refuses a second version`,
-    );
-  }
-  const first = fresh[0];
-  if (first && first.seq !== lastSeq + 1) {
-    throw new AuditStoreConflict(`entries after ${lastSeq} are missing: got ${first.seq} next`);
-  }
-  if (first && lastStored && first.prevHash !== lastStored.hash) {
-    throw new AuditStoreConflict(`entry ${first.seq} does not follow the stored entry ${lastSeq}`);
+  let previous: { seq: number; hash: string } | undefined = lastStored;
+  for (const e of fresh) {
+    const expected = (previous?.seq ?? lastSeq) + 1;
+    if (e.seq !== expected)
+      throw new AuditStoreConflict(
+        previous === lastStored
+          ? `entries after ${lastSeq} are missing: got ${e.seq} next`
+          : `the batch skips or repeats entries: entry ${expected} expected, got ${e.seq}`,
+      );
+    if (previous && e.prevHash !== previous.hash)
+      throw new AuditStoreConflict(
+        `entry ${e.seq} does not follow the ${previous === lastStored ? 'stored ' : ''}entry ${previous.seq}`,
+      );
+    previous = e;
   }
   return fresh;
 }
@@ -76,7 +102,14 @@ export class FileAuditStore implements AuditStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const fd = openSync(this.paths(taskId).entries, 'a+', 0o600);
     try {
-      const fresh = newEntriesAfter(lastWholeLine(fd), entries);
+      const last = lastWholeLine(fd);
+      // a retried batch reaching back before the last entry: compare it with what is stored
+      const older = seqsBefore(last, entries);
+      const storedHashes = new Map<number, string>();
+      if (older.length)
+        for (const e of readLines<AuditEntry>(this.paths(taskId).entries))
+          if (older.includes(e.seq)) storedHashes.set(e.seq, e.hash);
+      const fresh = newEntriesAfter(last, entries, storedHashes);
       if (fresh.length) writeSync(fd, fresh.map((e) => `${JSON.stringify(e)}\n`).join(''));
     } finally {
       closeSync(fd);

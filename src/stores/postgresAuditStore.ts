@@ -1,7 +1,7 @@
 import { Pool, type PoolConfig } from 'pg';
 import type { AuditEntry } from '../audit/chain';
 import type { SignedHead } from '../audit/head';
-import { newEntriesAfter, type AuditStore } from './auditStore';
+import { newEntriesAfter, seqsBefore, type AuditStore } from './auditStore';
 import { describePostgresUrl } from './postgresBlobStore';
 
 export const DEFAULT_AUDIT_TABLE = 'steward_audit';
@@ -9,7 +9,7 @@ export const DEFAULT_AUDIT_TABLE = 'steward_audit';
 /**
  * Audit trails in PostgreSQL, for workers on several machines. Two tables: `<table>_entries` (one row
  * per entry, keyed by task and seq) and `<table>_heads` (the signed heads). A trigger refuses every
- * UPDATE and DELETE, so the tables are append-only to anyone who is not their owner dropping it.
+ * UPDATE, DELETE and TRUNCATE, so the tables are append-only to anyone who is not their owner dropping it.
  * Each entry is kept as the exact JSON text it was hashed from.
  */
 export class PostgresAuditStore implements AuditStore {
@@ -55,6 +55,10 @@ export class PostgresAuditStore implements AuditStore {
           await client.query(`DROP TRIGGER IF EXISTS ${t}_${suffix}_append_only ON ${t}_${suffix}`);
           await client.query(`CREATE TRIGGER ${t}_${suffix}_append_only BEFORE UPDATE OR DELETE ON ${t}_${suffix}
             FOR EACH ROW EXECUTE FUNCTION ${t}_append_only()`);
+          // TRUNCATE fires no row trigger: it needs its own, or it empties the table in one statement
+          await client.query(`DROP TRIGGER IF EXISTS ${t}_${suffix}_no_truncate ON ${t}_${suffix}`);
+          await client.query(`CREATE TRIGGER ${t}_${suffix}_no_truncate BEFORE TRUNCATE ON ${t}_${suffix}
+            FOR EACH STATEMENT EXECUTE FUNCTION ${t}_append_only()`);
         }
         await client.query('COMMIT');
       } catch (err) {
@@ -83,7 +87,17 @@ export class PostgresAuditStore implements AuditStore {
         [taskId],
       );
       const last = rows[0] ? (JSON.parse(rows[0].entry) as AuditEntry) : undefined;
-      const fresh = newEntriesAfter(last, entries);
+      // a retried batch reaching back before the last entry: compare it with what is stored
+      const older = seqsBefore(last, entries);
+      const storedHashes = new Map<number, string>();
+      if (older.length) {
+        const stored = await client.query<{ seq: number; hash: string }>(
+          `SELECT seq, hash FROM ${this.table}_entries WHERE task_id = $1 AND seq = ANY($2::int[])`,
+          [taskId, older],
+        );
+        for (const row of stored.rows) storedHashes.set(row.seq, row.hash);
+      }
+      const fresh = newEntriesAfter(last, entries, storedHashes);
       if (fresh.length) {
         await client.query(
           `INSERT INTO ${this.table}_entries (task_id, seq, hash, entry)
