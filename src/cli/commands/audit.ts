@@ -201,7 +201,14 @@ export const audit = defineCommand({
       const fromFile = existsSync(target);
       const loaded = fromFile
         ? { trail: readTrailFile(target), running: false }
-        : await taskTrail(config, target);
+        : await taskTrail(config, target).catch((err: unknown) => {
+            // a path that is not there was meant as a file: say so, not that no task has that id
+            if (err instanceof UsageError && /[\\/]|\.jsonl?$/.test(target))
+              throw new UsageError(`no file ${target}, and no task of that id`, {
+                hint: 'give an exported file (steward audit export <taskId> --out FILE) or a task id',
+              });
+            throw err;
+          });
       const { trail } = loaded;
       const session = 'session' in loaded ? loaded.session : await connect(config).catch(() => undefined);
       try {
