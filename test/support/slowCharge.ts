@@ -36,6 +36,23 @@ export const chargeAgent: AgentDefinition = {
   ],
 };
 
+/** Charges twice, by plan: with a run per step, its trail is exported (and signed) between the charges. */
+export const chargeTwiceAgent: AgentDefinition = {
+  name: 'test-charge-twice',
+  description: 'charges twice, by plan',
+  instructions: 'n/a',
+  tools: ['slow_charge'],
+  plan: [
+    { id: 'first', kind: 'tool', tool: 'slow_charge', input: { amount: 5 } },
+    { id: 'second', kind: 'tool', tool: 'slow_charge', input: { amount: 7 } },
+    {
+      id: 'done',
+      kind: 'finish',
+      result: 'charges {{steps.first.output.chargeId}} and {{steps.second.output.chargeId}}',
+    },
+  ],
+};
+
 /** Answers in one model call: the agent the worker-killed-mid-reservation test runs. */
 export const answerAgent: AgentDefinition = {
   name: 'test-answerer',
