@@ -11,6 +11,9 @@ export const WRITE_TOOL = 'bench_write';
 /** The input of W3/W4's write step: its digest (and `approval-1`) name the pending approval. */
 export const WRITE_INPUT = { n: 1 };
 export const STEPS_PER_TASK = 10;
+/** bench/audit.ts's long task: enough read steps that its trail is exported in a batch (256 entries) too. */
+export const AGENT_LONG = 'bench-long';
+export const LONG_STEPS = 150;
 export const MODEL_CALLS_PER_TASK = 5;
 
 /** A no-op read: the cheapest step Steward can take (policy allows reads by default). */
@@ -66,6 +69,22 @@ export const benchAgents: AgentDefinition[] = [
     plan: [
       { id: 'write', kind: 'tool', tool: WRITE_TOOL, input: WRITE_INPUT },
       { id: 'done', kind: 'finish', result: 'ok' },
+    ],
+  },
+  {
+    name: AGENT_LONG,
+    description: `${LONG_STEPS} sequential no-op read steps`,
+    instructions: 'n/a',
+    tools: [READ_TOOL],
+    limits: { maxSteps: LONG_STEPS + 1 },
+    plan: [
+      ...Array.from({ length: LONG_STEPS }, (_, i) => ({
+        id: `s${i + 1}`,
+        kind: 'tool' as const,
+        tool: READ_TOOL,
+        input: { step: i + 1 },
+      })),
+      { id: 'done', kind: 'finish' as const, result: 'ok' },
     ],
   },
   {

@@ -14,9 +14,10 @@ import { createStewardActivities } from '../src/activities';
 import { AgentRegistry } from '../src/agents';
 import { parseConfig } from '../src/config/load';
 import { createProviders } from '../src/providers';
-import { trustedKeys } from '../src/runtime/localStack';
+import { auditStoreFor, trustedKeys } from '../src/runtime/localStack';
 import { createStewardWorker } from '../src/runtime/worker';
 import { BlobStore } from '../src/stores/blobStore';
+import { ensureInstallKey } from '../src/stores/keys';
 import { ToolRegistry } from '../src/tools/registry';
 import { benchAgents, readTool, writeTool } from './agents';
 import type { BareActivities } from './bareWorkflow';
@@ -38,6 +39,12 @@ export interface WorkerProcessOptions {
    * createStewardWorker's options plus debugMode.
    */
   debugMode?: boolean;
+  /**
+   * Steward's worker: where it writes audit trails (bench/audit.ts). `local`: files under the data
+   * directory, heads signed with the install key; `none`: `stores.audit: none`, so its tasks run no
+   * export. Absent: the config's default and no store or key passed (the export runs and writes nothing).
+   */
+  audit?: 'local' | 'none';
 }
 
 export type ToParent =
@@ -104,6 +111,8 @@ async function createWorker(options: WorkerProcessOptions, connection: NativeCon
       ],
       policy: { approval: { approvers: ['bench'] } },
       tools: { workspace: join(dir, 'workspace') },
+      // bench/audit.ts's long task takes 150 steps (the default limit is 20)
+      ...(options.audit ? { stores: { audit: { kind: options.audit } }, limits: { maxSteps: 200 } } : {}),
     },
     'bench config',
   );
@@ -115,6 +124,9 @@ async function createWorker(options: WorkerProcessOptions, connection: NativeCon
     blobs: new BlobStore(join(dir, 'blobs')),
     logger: pino({ level: 'silent' }),
     trustedKeys: trustedKeys(config),
+    ...(options.audit
+      ? { auditStore: auditStoreFor(config), auditKey: ensureInstallKey(config.dataDir) }
+      : {}),
   });
   if (options.debugMode) {
     return Worker.create({
