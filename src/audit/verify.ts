@@ -36,6 +36,8 @@ export function verifyTrail(input: {
   heads: SignedHead[];
   trusted: AuditKey[];
   partial?: boolean;
+  /** A faster sha256 for verifiers outside workflow code (node:crypto's; the same digests). */
+  sha256Hex?: (text: string) => string;
 }): TrailVerdict {
   const { taskId, entries, heads, trusted } = input;
   const notes: string[] = [];
@@ -54,7 +56,7 @@ export function verifyTrail(input: {
     notes,
   });
 
-  const chain = verifyAudit(entries, GENESIS);
+  const chain = verifyAudit(entries, GENESIS, { sha256Hex: input.sha256Hex });
   if (!chain.ok) return verdict({ seq: chain.seq, reason: chain.reason });
   const foreign = entries.find((e) => e.v === AUDIT_SCHEMA && e.taskId !== taskId);
   if (foreign)

@@ -6,6 +6,7 @@ import { matchHistory, rebuildFromHistory, type HistoryMatch } from '../../runti
 import { exportTrail, keyArgument, lastHead, readTrailFile, type Trail } from '../../runtime/auditTrail';
 import { auditKeys, auditStoreFor } from '../../runtime/localStack';
 import { HistoryNotFound, taskHistories } from '../../runtime/replay';
+import { nodeSha256Hex } from '../../runtime/sha256';
 import { defineCommand, note, say, UsageError } from '../command';
 import { connect, type Session } from '../session';
 
@@ -212,7 +213,12 @@ export const audit = defineCommand({
       const { trail } = loaded;
       const session = 'session' in loaded ? loaded.session : await connect(config).catch(() => undefined);
       try {
-        const verdict = verifyTrail({ ...trail, trusted, partial: options.partial || loaded.running });
+        const verdict = verifyTrail({
+          ...trail,
+          trusted,
+          partial: options.partial || loaded.running,
+          sha256Hex: nodeSha256Hex,
+        });
         let history: HistoryMatch | undefined;
         let historyNote = 'not checked: no Temporal server answered';
         if (session) {
