@@ -74,8 +74,14 @@ export function stewardConfigFor(
   if (usesEmbedded && !providers.embedded?.modelPath) {
     providers.embedded = { ...(providers.embedded ?? {}), kind: 'embedded', modelPath: embeddedModelPath };
   }
+  // The processes share no directory: audit trails go to PostgreSQL with the blobs (unless configured),
+  // else each worker would append a task's entries to its own files and the chain would split.
   if (state.blobs === 'postgres')
-    c.stores = { ...(c.stores ?? {}), blobs: { kind: 'postgres', urlEnv: BLOBS_URL_ENV } };
+    c.stores = {
+      audit: { kind: 'postgres', urlEnv: BLOBS_URL_ENV },
+      ...(c.stores ?? {}),
+      blobs: { kind: 'postgres', urlEnv: BLOBS_URL_ENV },
+    };
   return config;
 }
 
