@@ -5,6 +5,8 @@ import { blobsUrl, ClusterControl, connectToCluster, type ClusterState } from '.
 import { StewardClient } from '../../../src/runtime/client';
 import { BlobStore } from '../../../src/stores/blobStore';
 import { PostgresBlobBackend } from '../../../src/stores/postgresBlobStore';
+import { FileAuditStore, type AuditStore } from '../../../src/stores/auditStore';
+import { PostgresAuditStore } from '../../../src/stores/postgresAuditStore';
 import type { TaskResult } from '../../../src/workflows/contract';
 import { LedgerServer } from '../../support/ledgerServer';
 
@@ -21,6 +23,15 @@ export function clientBlobStore(state: ClusterState): BlobStore {
   return new BlobStore(new PostgresBlobBackend(blobsUrl(state)));
 }
 
+/**
+ * Where the cluster's workers write audit trails: PostgreSQL with the blobs, else the shared directory.
+ * A client without it sees only the entries a task still holds, none once its trail is written out.
+ */
+export function clientAuditStore(state: ClusterState): AuditStore {
+  if (state.blobs === 'local') return new FileAuditStore(join(state.dir, 'steward', 'shared', 'audit'));
+  return new PostgresAuditStore(blobsUrl(state));
+}
+
 /** A Steward client connected to the cluster as a person's terminal or the API would be. */
 export async function clusterClient(state: ClusterState = cluster().state): Promise<StewardClient> {
   const connection = await connectToCluster(state);
@@ -28,6 +39,8 @@ export async function clusterClient(state: ClusterState = cluster().state): Prom
     new Client({ connection, namespace: state.namespace }),
     state.taskQueue,
     clientBlobStore(state),
+    undefined,
+    clientAuditStore(state),
   );
 }
 
