@@ -137,7 +137,12 @@ export function verifyAudit(
   let head = start;
   for (const entry of entries) {
     const seq = typeof entry?.seq === 'number' ? entry.seq : head.seq + 1;
-    if (entry?.seq !== head.seq + 1) return { ok: false, seq, reason: `expected seq ${head.seq + 1}` };
+    if (entry?.seq !== head.seq + 1)
+      return {
+        ok: false,
+        seq,
+        reason: `entry ${head.seq + 1} is missing or out of place (found entry ${seq})`,
+      };
     if (entry.prevHash !== head.hash)
       return { ok: false, seq, reason: `prevHash does not match the hash of entry ${head.seq}` };
     let hash: string;

@@ -105,7 +105,13 @@ export function verifyTrail(input: {
   if (signed.seq < last!.seq) {
     const tail = `entries ${signed.seq + 1}–${last!.seq} come after the last signed head`;
     if (!input.partial)
-      return verdict({ seq: signed.seq + 1, reason: `${tail}, and the task has not ended` }, signed);
+      return verdict(
+        {
+          seq: signed.seq + 1,
+          reason: complete ? `${tail}: they are not signed` : `${tail}, and the task has not ended`,
+        },
+        signed,
+      );
     notes.push(`${tail} (the task is still running)`);
   }
   if (!complete && !input.partial)

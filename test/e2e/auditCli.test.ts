@@ -282,12 +282,12 @@ describe('a tampered export is refused, naming the first bad entry and why', () 
     [
       'entry 4 dropped',
       (entries, head) => [...entries.filter((_, i) => i !== 3), line(head)],
-      () => /broken at entry 5: expected seq 4/,
+      () => /broken at entry 5: entry 4 is missing or out of place \(found entry 5\)/,
     ],
     [
       'entries 4 and 5 swapped',
       (entries, head) => [...entries.slice(0, 3), entries[4]!, entries[3]!, ...entries.slice(5), line(head)],
-      () => /broken at entry 5: expected seq 4/,
+      () => /broken at entry 5: entry 4 is missing or out of place \(found entry 5\)/,
     ],
     [
       'the last two entries and the head dropped',

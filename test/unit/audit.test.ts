@@ -339,7 +339,11 @@ describe('audit hash chain', () => {
   test('reordering two entries is detected at the first out of place', () => {
     const chain = buildChain();
     const swapped = [chain[0]!, chain[2]!, chain[1]!, chain[3]!, chain[4]!];
-    expect(verifyAudit(swapped)).toEqual({ ok: false, seq: 3, reason: 'expected seq 2' });
+    expect(verifyAudit(swapped)).toEqual({
+      ok: false,
+      seq: 3,
+      reason: 'entry 2 is missing or out of place (found entry 3)',
+    });
   });
 
   test('deleting an entry is detected at the entry after the gap', () => {
@@ -347,9 +351,13 @@ describe('audit hash chain', () => {
     expect(verifyAudit([...chain.slice(0, 2), ...chain.slice(3)])).toEqual({
       ok: false,
       seq: 4,
-      reason: 'expected seq 3',
+      reason: 'entry 3 is missing or out of place (found entry 4)',
     });
-    expect(verifyAudit(chain.slice(1))).toEqual({ ok: false, seq: 2, reason: 'expected seq 1' });
+    expect(verifyAudit(chain.slice(1))).toEqual({
+      ok: false,
+      seq: 2,
+      reason: 'entry 1 is missing or out of place (found entry 2)',
+    });
   });
 
   test('deleting an entry and renumbering the rest is still detected', () => {

@@ -107,13 +107,19 @@ describe('verifying a trail', () => {
   test('a dropped entry is caught where the sequence breaks', () => {
     const t = clone(trail());
     t.entries.splice(2, 1);
-    expect(verify(t)).toMatchObject({ ok: false, firstBad: { seq: 4, reason: 'expected seq 3' } });
+    expect(verify(t)).toMatchObject({
+      ok: false,
+      firstBad: { seq: 4, reason: 'entry 3 is missing or out of place (found entry 4)' },
+    });
   });
 
   test('two entries swapped are caught at the first of them', () => {
     const t = clone(trail());
     [t.entries[1], t.entries[2]] = [t.entries[2]!, t.entries[1]!];
-    expect(verify(t)).toMatchObject({ ok: false, firstBad: { seq: 3, reason: 'expected seq 2' } });
+    expect(verify(t)).toMatchObject({
+      ok: false,
+      firstBad: { seq: 3, reason: 'entry 2 is missing or out of place (found entry 3)' },
+    });
   });
 
   test('the last entries dropped with their head are caught: the trail stops before the task did', () => {
