@@ -1,49 +1,63 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { z } from 'zod';
 import type { AuditEntry } from '../audit/chain';
 import type { DecisionSignature } from '../audit/signing';
 import type { ApprovalDecisionInput, ApprovalOutcome } from '../policies/approval';
 import type { LedgerState, ReserveAnswer, ReserveRequest } from '../policies/ledger';
 import type { TaskState } from './contract';
+import {
+  finiteNumber,
+  MessageProblem,
+  nullish,
+  object,
+  oneOf,
+  optional,
+  record,
+  text,
+  type Check,
+} from './check';
 
 /** Longest identity and reason a message may carry: anything a person types fits, a payload does not. */
 export const MAX_IDENTITY_CHARS = 200;
 export const MAX_REASON_CHARS = 2000;
 
 /** Printable text only: a control character in an identity is a trick, not a name. */
-const identity = z
-  .string()
-  .trim()
-  .min(1, 'identity is missing')
-  .max(MAX_IDENTITY_CHARS)
+const identity = text({
+  trim: true,
+  min: 1,
+  minMessage: 'identity is missing',
+  max: MAX_IDENTITY_CHARS,
   // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'identity must be printable text');
-const reason = z.string().max(MAX_REASON_CHARS).nullish();
+  pattern: { re: /^[^\u0000-\u001f\u007f]+$/, message: 'identity must be printable text' },
+});
+const reason = nullish(text({ max: MAX_REASON_CHARS }));
 
 /** An Ed25519 signature of a decision (see audit/signing.ts). */
-const signatureSchema = z.object({
-  keyId: z.string().min(1).max(100),
-  at: z.string().min(1).max(40),
-  sig: z.string().regex(/^[0-9a-f]{128}$/, 'an Ed25519 signature in hex (128 digits)'),
+const signatureSchema = object<DecisionSignature>({
+  keyId: text({ min: 1, max: 100 }),
+  at: text({ min: 1, max: 40 }),
+  sig: text({ pattern: { re: /^[0-9a-f]{128}$/, message: 'an Ed25519 signature in hex (128 digits)' } }),
 });
 
 /**
  * Every message a task takes is checked against these before anything touches its state or audit,
  * so a malformed or oversized payload is refused with the field named, never recorded or recursed into.
+ * Hand-written checks (check.ts), not zod: the workflow bundle stays small (a copy per workflow).
  */
-export const decisionInputSchema = z.object({
-  approvalId: z.string().min(1).max(100),
-  digest: z.string().regex(/^[0-9a-f]{64}$/, 'digest must be a sha256 in hex'),
-  identity,
-  decision: z.enum(['approve', 'reject']),
-  reason,
-  /** New values for arguments the approval rule makes editable; checked against the pending call. */
-  edits: z.record(z.string().min(1).max(200), z.unknown()).optional(),
-  signature: signatureSchema.optional(),
-});
-export const cancelInputSchema = z
-  .object({ identity: identity.optional(), reason, signature: signatureSchema.optional() })
-  .nullish();
+export const decisionInputSchema = object<Omit<ApprovalDecisionInput, 'reason'> & { reason?: string | null }>(
+  {
+    approvalId: text({ min: 1, max: 100 }),
+    digest: text({ pattern: { re: /^[0-9a-f]{64}$/, message: 'digest must be a sha256 in hex' } }),
+    identity,
+    decision: oneOf('approve', 'reject'),
+    reason,
+    /** New values for arguments the approval rule makes editable; checked against the pending call. */
+    edits: optional(record(text({ min: 1, max: 200 }))),
+    signature: optional(signatureSchema),
+  },
+);
+export const cancelInputSchema = nullish(
+  object<CancelInput>({ identity: optional(identity), reason, signature: optional(signatureSchema) }),
+);
 
 export type CancelInput = { reason?: string | null; identity?: string; signature?: DecisionSignature };
 
@@ -65,14 +79,15 @@ export const auditRunQuery = defineQuery<AuditEntry[]>('auditRun');
 
 /** The parsed message, or a short reason naming the first bad field (never the payload itself). */
 export function parseMessage<T>(
-  schema: z.ZodType<T>,
+  schema: Check<T>,
   input: unknown,
 ): { ok: true; value: T } | { ok: false; problem: string } {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  const issue = parsed.error.issues[0]!;
-  const path = issue.path.length ? issue.path.join('.') : 'message';
-  return { ok: false, problem: `${path}: ${issue.message}`.slice(0, 300) };
+  try {
+    return { ok: true, value: schema(input, '') };
+  } catch (err) {
+    if (!(err instanceof MessageProblem)) throw err;
+    return { ok: false, problem: `${err.at || 'message'}: ${err.message}`.slice(0, 300) };
+  }
 }
 
 // ---- the spend ledger (one workflow per principal and per agent) --------------------------------
@@ -83,13 +98,17 @@ export const reserveUpdate = defineUpdate<ReserveAnswer, [ReserveRequest]>('rese
 export const settleSignal = defineSignal<[{ id: string; usd: number; tokens: number }]>('settle');
 export const ledgerQuery = defineQuery<LedgerState>('ledger');
 
-const amount = z.number().finite().min(0).max(1e12);
-export const reserveRequestSchema = z.object({
-  id: z.string().min(1).max(500),
-  taskId: z.string().min(1).max(300),
+const amount = finiteNumber(0, 1e12);
+export const reserveRequestSchema = object<ReserveRequest>({
+  id: text({ min: 1, max: 500 }),
+  taskId: text({ min: 1, max: 300 }),
   usd: amount,
   tokens: amount,
-  cap: z.object({ usd: amount.optional(), tokens: amount.optional() }),
-  expiresAt: z.number().finite().min(0).max(8.64e15),
+  cap: object<ReserveRequest['cap']>({ usd: optional(amount), tokens: optional(amount) }),
+  expiresAt: finiteNumber(0, 8.64e15),
 });
-export const settleInputSchema = z.object({ id: z.string().min(1).max(500), usd: amount, tokens: amount });
+export const settleInputSchema = object<{ id: string; usd: number; tokens: number }>({
+  id: text({ min: 1, max: 500 }),
+  usd: amount,
+  tokens: amount,
+});
