@@ -242,24 +242,8 @@ export function mapValues<T extends Record<string, number>>(o: T, f: (v: number)
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, k === 'n' ? v : f(v)])) as T;
 }
 
-/**
- * Bundles workflow code. `preload` (an experiment) names modules the reusable V8 context loads once
- * and shares between workflows; webpack's `sideEffects` pruning must then be off, or a preload of a
- * package marked side-effect free (zod, @noble/hashes) compiles to nothing.
- */
-export async function bundleCode(workflowsPath: string, preload: string[] = []): Promise<string> {
-  const bundle = await bundleWorkflowCode({
-    workflowsPath,
-    logger: new DefaultLogger('ERROR'),
-    ...(preload.length
-      ? {
-          preloadModules: preload,
-          webpackConfigHook: (config) => ({
-            ...config,
-            optimization: { ...config.optimization, sideEffects: false },
-          }),
-        }
-      : {}),
-  });
+/** Bundles the bare workflow code (Steward's: `bundleStewardWorkflows`, as its worker does). */
+export async function bundleCode(workflowsPath: string): Promise<string> {
+  const bundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
   return bundle.code;
 }

@@ -4,12 +4,14 @@
  * of the process does not show), parks `count` tasks on an approval with a cache large enough to
  * keep them all, and diffs heap snapshots taken before and after: what grew, per parked task.
  *
- * Run: npx tsx bench/heap.ts [count=200] [--stewardPreload=$PWD/bench/preload.ts]
+ * Run: npx tsx bench/heap.ts [count=200]
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger } from '@temporalio/worker';
+import { bundleStewardWorkflows } from '../src/runtime/worker';
 import { startDevServer } from '../src/runtime/devServer';
 import { ensureTemporalCli } from '../src/runtime/temporalCli';
 import { bareSide, bundleCode, type Kind, pool, round, stewardSide, waitParked, WorkerChild } from './driver';
@@ -45,17 +47,14 @@ export function heapBySort(path: string): Map<string, { count: number; bytes: nu
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const count = Number(args.find((a) => /^\d+$/.test(a)) ?? 200);
-  const preload = (args.find((a) => a.startsWith('--stewardPreload='))?.split('=')[1] ?? '')
-    .split(',')
-    .filter(Boolean);
   const dir = mkdtempSync(join(tmpdir(), 'steward-heap-'));
   const paths = { steward: join(dir, 'steward.js'), bare: join(dir, 'bare.js') };
-  writeFileSync(paths.steward, await bundleCode(require.resolve('../src/workflows'), preload));
+  writeFileSync(paths.steward, (await bundleStewardWorkflows({ logger: new DefaultLogger('ERROR') })).code);
   writeFileSync(paths.bare, await bundleCode(require.resolve('./bareWorkflow')));
   const server = await startDevServer({ cliPath: await ensureTemporalCli(), headless: true });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const report: Record<string, unknown> = { count, preload };
+  const report: Record<string, unknown> = { count };
   try {
     for (const kind of ['bare', 'steward'] as Kind[]) {
       const taskQueue = `heap-${kind}`;

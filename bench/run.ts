@@ -10,6 +10,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger } from '@temporalio/worker';
+import { bundleStewardWorkflows } from '../src/runtime/worker';
 import { startDevServer, type DevServer } from '../src/runtime/devServer';
 import { ensureTemporalCli } from '../src/runtime/temporalCli';
 import { MODEL_CALLS_PER_TASK, READ_TOOL, STEPS_PER_TASK } from './agents';
@@ -62,11 +64,6 @@ const DEFAULTS = {
   dbFile: 0,
 };
 const STRING_DEFAULTS = {
-  /**
-   * Experiment: modules (comma-separated) bundled with `preloadModules`, so the reusable V8 context
-   * loads them once and shares them between workflows instead of instantiating them per workflow.
-   */
-  stewardPreload: '',
   /** Experiment: SQLite pragmas for the dev server (comma-separated, e.g. journal_mode=WAL,synchronous=NORMAL). */
   sqlitePragma: '',
 };
@@ -603,7 +600,7 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'steward-bench-'));
   const [stewardBundle, bareBundle] = await Promise.all([
-    bundleCode(require.resolve('../src/workflows'), options.stewardPreload.split(',').filter(Boolean)),
+    bundleStewardWorkflows({ logger: new DefaultLogger('ERROR') }).then((b) => b.code),
     bundleCode(require.resolve('./bareWorkflow')),
   ]);
   const bundlePath = { steward: join(dir, 'steward.js'), bare: join(dir, 'bare.js') };

@@ -98,9 +98,8 @@ async function createTelemetry(settings: TelemetrySettings & { otlpEndpoint: str
     },
     workflowSinks: { exporter: interceptors.makeWorkflowExporter(processor, resource) },
     workflowBundle() {
-      bundle ??= import('@temporalio/worker').then(({ bundleWorkflowCode }) =>
-        bundleWorkflowCode({
-          workflowsPath: require.resolve('../workflows'),
+      bundle ??= import('./worker').then(({ bundleStewardWorkflows }) =>
+        bundleStewardWorkflows({
           workflowInterceptorModules: [
             require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
           ],

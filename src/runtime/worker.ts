@@ -1,6 +1,27 @@
-import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { StepActivities, StewardActivities } from '../activities';
 import type { Telemetry } from './telemetry';
+
+/**
+ * Bundles Steward's workflow code (seconds; do it once and share the bundle between workers). The
+ * signing and hashing libraries are preloaded (src/workflows/preload.ts): loaded once per workflow
+ * thread and shared by every workflow, instead of instantiated in each workflow and replay. Webpack's
+ * `sideEffects` pruning is off, or a preload of a package marked side-effect free compiles to nothing.
+ */
+export async function bundleStewardWorkflows(
+  options: Pick<Parameters<typeof bundleWorkflowCode>[0], 'logger' | 'workflowInterceptorModules'> = {},
+): Promise<WorkflowBundle> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    preloadModules: [require.resolve('../workflows/preload')],
+    webpackConfigHook: (config) => ({
+      ...config,
+      optimization: { ...config.optimization, sideEffects: false },
+    }),
+    ...options,
+  });
+  return { code };
+}
 
 export interface StewardWorkerOptions {
   connection: NativeConnection;
@@ -27,11 +48,9 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
-    ...(options.telemetry
-      ? { workflowBundle: await options.telemetry.workflowBundle() }
-      : options.workflowBundle
-        ? { workflowBundle: options.workflowBundle }
-        : { workflowsPath: require.resolve('../workflows') }),
+    workflowBundle: options.telemetry
+      ? await options.telemetry.workflowBundle()
+      : (options.workflowBundle ?? (await bundleStewardWorkflows())),
     activities: options.activities,
     maxCachedWorkflows: options.maxCachedWorkflows ?? 200,
     ...(options.telemetry

@@ -1,4 +1,4 @@
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleStewardWorkflows } from '../../src/runtime/worker';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,7 @@ export async function ensureTestBundle(): Promise<void> {
   if (!process.env.STEWARD_TEST_DIR)
     process.env.STEWARD_TEST_DIR = mkdtempSync(join(tmpdir(), 'steward-test-'));
   if (process.env.STEWARD_TEST_BUNDLE) return;
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
+  const bundle = await bundleStewardWorkflows({
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });
   const bundlePath = join(process.env.STEWARD_TEST_DIR, 'workflow-bundle.js');
