@@ -22,6 +22,7 @@ export const readTool = defineTool({
   description: 'Reads nothing and returns the step it was given.',
   effect: 'read',
   dataClass: 'public',
+  local: { timeoutSeconds: 5 }, // a short read: a local activity in lean runs
   input: z.object({ step: z.number() }),
   output: z.object({ step: z.number() }),
   handler: async ({ step }) => ({ step }),

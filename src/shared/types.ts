@@ -29,6 +29,12 @@ export interface ToolDescriptor {
    * `public`); the policy's data boundaries apply to it as to a model route. Absent: it keeps its input.
    */
   reach?: TrustTier;
+  /**
+   * A short read that may run as a local activity, inside the workflow task that asks for it (no
+   * round trip through the server's task queue): at most `timeoutSeconds` per attempt. Only
+   * `read` tools on the worker may; see `ToolDefinition.local`.
+   */
+  local?: { timeoutSeconds: number };
 }
 
 /** A fixed plan. Strings may hold `{{input.x}}` / `{{steps.id.output.y}}` / `{{steps.id.text}}`. */

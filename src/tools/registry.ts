@@ -20,6 +20,14 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   effect: ToolEffect;
   dataClass: DataClass;
   placement?: 'worker' | 'compute';
+  /**
+   * Declares a short read that may run as a local activity: inside the workflow task that asks for
+   * it, without a round trip through the server (a step then costs a fraction of an activity). Only
+   * a `read` tool on the worker may, with a timeout of at most MAX_LOCAL_TOOL_SECONDS: a local
+   * activity holds its workflow task while it runs and cannot heartbeat. Writes, spends, model
+   * calls and compute jobs are always activities.
+   */
+  local?: { timeoutSeconds: number };
   input: I;
   output: O;
   handler(input: z.infer<I>, context: ToolContext): Promise<z.infer<O>>;
@@ -38,6 +46,24 @@ export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
   return jsonSchema;
 }
 
+/** The longest a tool that runs as a local activity may take per attempt. */
+export const MAX_LOCAL_TOOL_SECONDS = 30;
+
+/** Why a tool may not run as a local activity as it declares, or null. */
+export function localToolProblem(
+  tool: Pick<ToolDefinition, 'name' | 'effect' | 'placement' | 'local'>,
+): string | null {
+  if (!tool.local) return null;
+  const { timeoutSeconds } = tool.local;
+  if (tool.effect !== 'read')
+    return `tool ${tool.name} has effect ${tool.effect}: only a read may run locally`;
+  if ((tool.placement ?? 'worker') !== 'worker')
+    return `tool ${tool.name} runs on compute nodes, not locally`;
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_LOCAL_TOOL_SECONDS)
+    return `tool ${tool.name}: a local tool's timeoutSeconds must be above 0 and at most ${MAX_LOCAL_TOOL_SECONDS}`;
+  return null;
+}
+
 export class ToolRegistry {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   private readonly tools = new Map<string, ToolDefinition<any, any>>();
@@ -46,6 +72,8 @@ export class ToolRegistry {
   register(...tools: ToolDefinition<any, any>[]): this {
     for (const tool of tools) {
       if (this.tools.has(tool.name)) throw new Error(`tool ${tool.name} is registered twice`);
+      const problem = localToolProblem(tool);
+      if (problem) throw new Error(problem);
       this.tools.set(tool.name, tool);
     }
     return this;
@@ -72,7 +100,9 @@ export class ToolRegistry {
         placement: tool.placement ?? 'worker',
         inputSchema: jsonSchemaOf(tool.input),
       };
-      return { ...descriptor, definitionHash: definitionHashOf(descriptor) };
+      // where it runs is not part of what it means: `local` stays out of the definition's hash
+      const local = tool.local ? { local: { timeoutSeconds: tool.local.timeoutSeconds } } : {};
+      return { ...descriptor, definitionHash: definitionHashOf(descriptor), ...local };
     });
   }
 }

@@ -9,7 +9,7 @@ import { awaitApproval, boundDigestOf } from './approvalStep';
 import { StopTask } from './failures';
 import { reserveShared } from './spend';
 import { digestOf } from './modelStep';
-import { DEFAULT_PICKUP_TIMEOUT_SECONDS, runTool, TOOL_OPTIONS } from './options';
+import { DEFAULT_PICKUP_TIMEOUT_SECONDS, runTool, runToolLocally, TOOL_OPTIONS } from './options';
 import type { TaskContext } from './taskContext';
 import { blobHashes, resultDigest } from './trail';
 import type { AuditFields } from '../audit/chain';
@@ -157,13 +157,20 @@ async function runWorkerTool(
 ): Promise<ToolStepOutput | { failed: string }> {
   const step = task.beginStep(`tool: ${tool.name}`);
   const stepInput = toolStepInput(task, step, tool, input, idempotencyKey, trace);
+  const summary = `tool: ${tool.name}, step ${step}`;
+  // a short read declared local runs inside this workflow task (lean runs only); all else is an activity
+  const local = task.lean && tool.local && tool.effect === 'read' ? tool.local : undefined;
   let out: ToolStepOutput;
   try {
-    out = await task.inStepScope(() =>
-      runTool.executeWithOptions(
-        { ...TOOL_OPTIONS, ...task.deadlineBound(), summary: `tool: ${tool.name}, step ${step}` },
-        [stepInput],
-      ),
+    out = await task.inStepScope(
+      () =>
+        local
+          ? runToolLocally.executeWithOptions(
+              { startToCloseTimeout: local.timeoutSeconds * 1000, ...task.deadlineBound(), summary },
+              [stepInput],
+            )
+          : runTool.executeWithOptions({ ...TOOL_OPTIONS, ...task.deadlineBound(), summary }, [stepInput]),
+      !!local,
     );
   } catch (err) {
     task.stepFailed(err, undefined, { type: 'tool', name: 'runTool' });

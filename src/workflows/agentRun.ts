@@ -7,7 +7,6 @@ import {
   isCancellation,
   patched,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ResolvedTask } from '../activities';
@@ -41,6 +40,12 @@ import type { StopReason, TaskRequest, TaskResult, TaskSpec, TranscriptMessage }
 const WORKER_RESOLVES_TASK = 'worker-resolves-task';
 /** Marks runs that write their audit trail to the audit store and have its head signed. */
 const AUDIT_EXPORT = 'audit-export';
+/**
+ * Marks runs with lean steps (issue 13, step cost): reads a tool declares `local` run as local
+ * activities, and search attributes go out in one upsert before the task waits (TaskContext.publish)
+ * instead of one per change. Older histories replay with an activity and upserts per step.
+ */
+const LEAN_STEPS = 'lean-steps';
 
 /**
  * An agent task. A caller sends a `TaskRequest` (agent name, input, principal, optional narrowing);
@@ -53,9 +58,10 @@ export async function agentRun(start: TaskRequest | TaskSpec): Promise<TaskResul
   // not seen on replay.
   const bindsCalls = patched(APPROVAL_BINDS_CALL);
   const exportsAudit = patched(AUDIT_EXPORT);
+  const lean = patched(LEAN_STEPS);
   const resolved = await resolveStart(start);
   if ('refused' in resolved) return refuseTask(start, resolved.refused);
-  return new AgentTask(resolved.spec, true, bindsCalls, exportsAudit).run();
+  return new AgentTask(resolved.spec, true, bindsCalls, exportsAudit, lean).run();
 }
 
 async function resolveStart(start: unknown): Promise<ResolvedTask> {
@@ -86,9 +92,10 @@ function userText(input: unknown): string {
 class AgentTask {
   private readonly task: TaskContext;
 
-  constructor(spec: TaskSpec, hardened: boolean, bindsCalls = false, exportsAudit = false) {
+  constructor(spec: TaskSpec, hardened: boolean, bindsCalls = false, exportsAudit = false, lean = false) {
     this.task = new TaskContext(spec, hardened, exportsAudit && spec.auditExport !== false);
     this.task.bindsCalls = bindsCalls;
+    this.task.lean = lean;
     this.registerHandlers();
   }
 
@@ -110,7 +117,7 @@ class AgentTask {
       );
       if (task.hardened) {
         // The caller's start attributes are labels it chose; these are what the worker resolved.
-        upsertSearchAttributes([
+        task.setLabels([
           { key: StewardAgent, value: spec.agent.name },
           { key: StewardPrincipal, value: spec.principal },
         ]);
@@ -326,6 +333,7 @@ class AgentTask {
       spendUsd: task.carried.spendUsd,
     });
     task.setStatus(status, reason === 'completed' ? 'completed' : `stopped: ${reason} (${detail})`);
+    task.publish();
     const { head } = task.trail;
     return {
       taskId: task.spec.taskId,

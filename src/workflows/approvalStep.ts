@@ -96,6 +96,7 @@ export async function awaitApproval(
   task.setStatus('awaiting_approval', `waiting for approval of ${action.tool} (${request.id})`);
   // the request leaves Temporal, signed, before the task parks
   await task.exportAudit(`approval requested: ${request.id}`);
+  task.publish();
   let level = 0;
   for (;;) {
     const remaining = Date.parse(request.deadline) - Date.now();

@@ -32,6 +32,15 @@ export const MAX_STEP_INPUT_BYTES = 256 * 1024;
 
 // Every call passes its own options (MODEL_OPTIONS or TOOL_OPTIONS) with executeWithOptions.
 export const { callModel, runTool } = proxyActivities<StewardActivities>({ startToCloseTimeout: '10m' });
+/**
+ * A short read declared `local` (ToolDescriptor.local) runs as a local activity: within the workflow
+ * task, its result recorded as a marker, no activity round trip through the server. Its per-attempt
+ * timeout is the tool's own; a cancel reaches it without heartbeats.
+ */
+export const { runTool: runToolLocally } = proxyLocalActivities<StewardActivities>({
+  startToCloseTimeout: '30s',
+  retry: { ...retry, maximumAttempts: 3 },
+});
 /** Resolving a request reads only the worker's registry and config: short, local, retried if it fails. */
 export const { resolveTask } = proxyLocalActivities<StewardActivities>({
   startToCloseTimeout: '30s',

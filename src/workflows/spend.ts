@@ -55,6 +55,7 @@ export async function reserveShared(
   if (targets.length === 0) return undefined;
   const id = `${task.spec.taskId}:${task.carried.step + 1}:${key}`;
   const held: string[] = [];
+  task.publish(); // the task waits for the ledger's answer
   for (const [account, cap] of targets) {
     const answer = await reserveSpend({
       account,

@@ -50,6 +50,13 @@ export class TaskContext {
   /** Approvals bind the whole call: tool definition, arguments, policy (see approvalStep.ts). */
   bindsCalls = false;
   readonly trail: Trail;
+  /**
+   * Lean steps (patch LEAN_STEPS, asked once when a run starts): reads declared `local` run as local
+   * activities, and search attributes are published once before the task waits, not at each change.
+   */
+  lean = false;
+  private attributesDirty = false;
+  private labels?: Parameters<typeof upsertSearchAttributes>[0];
 
   /**
    * @param hardened the task started from a worker-resolved request: it charges attempts that may
@@ -99,8 +106,12 @@ export class TaskContext {
     return this.carried.step;
   }
 
-  /** Runs a step in its own scope, so a `cancel` signal can cancel the activity in flight. */
-  async inStepScope<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a step in its own scope, so a `cancel` signal can cancel the activity in flight. A step that
+   * leaves the workflow task (all but a local one) first publishes the search attributes.
+   */
+  async inStepScope<T>(fn: () => Promise<T>, local = false): Promise<T> {
+    if (!local) this.publish();
     const scope = new CancellationScope();
     this.stepScope = scope;
     try {
@@ -211,12 +222,42 @@ export class TaskContext {
     setCurrentDetails(this.details(detail));
   }
 
+  /** Status, step and spend for visibility: at once, or in a lean run at the next `publish()`. */
   updateSearchAttributes(): void {
-    upsertSearchAttributes([
+    if (this.lean) {
+      this.attributesDirty = true;
+      return;
+    }
+    upsertSearchAttributes(this.attributes());
+  }
+
+  /** The agent and principal as the worker resolved them: published with the next update. */
+  setLabels(labels: Parameters<typeof upsertSearchAttributes>[0]): void {
+    if (!this.lean) return upsertSearchAttributes(labels);
+    this.labels = labels;
+    this.attributesDirty = true;
+  }
+
+  /**
+   * In a lean run, one upsert of what changed since the last: called before the task waits on
+   * anything but a local step (an activity, an approval, a ledger's answer) and when it ends, so
+   * visibility (the UI, `steward list`) shows the step and status of a task whenever it waits, and
+   * a run of local reads in one workflow task costs one upsert, not one per step.
+   */
+  publish(): void {
+    if (!this.lean || !this.attributesDirty) return;
+    this.attributesDirty = false;
+    const labels = Array.isArray(this.labels) ? this.labels : [];
+    this.labels = undefined;
+    upsertSearchAttributes([...labels, ...this.attributes()]);
+  }
+
+  private attributes() {
+    return [
       { key: StewardStatus, value: this.status },
       { key: StewardStep, value: this.carried.step },
       { key: StewardSpendUsd, value: this.carried.spendUsd },
-    ]);
+    ];
   }
 
   private details(now: string): string {

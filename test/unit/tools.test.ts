@@ -335,3 +335,35 @@ describe('ToolRegistry', () => {
     expect(registry.names()).toEqual(['echo']);
   });
 });
+
+describe('a tool that declares it may run as a local activity', () => {
+  const tool = (over: Partial<Parameters<typeof defineTool>[0]>) =>
+    defineTool({
+      name: 'peek',
+      description: 'a short read',
+      effect: 'read',
+      dataClass: 'public',
+      input: z.object({}),
+      output: z.object({}),
+      handler: async () => ({}),
+      ...over,
+    });
+
+  test('a short read may: its descriptor says so, and its definition hash does not change', () => {
+    const local = new ToolRegistry().register(tool({ local: { timeoutSeconds: 5 } })).describe(['peek'])[0]!;
+    const plain = new ToolRegistry().register(tool({})).describe(['peek'])[0]!;
+    expect(local.local).toEqual({ timeoutSeconds: 5 });
+    expect(plain.local).toBeUndefined();
+    expect(local.definitionHash).toBe(plain.definitionHash);
+  });
+
+  test.each([
+    [{ effect: 'write' as const }, /only a read may run locally/],
+    [{ placement: 'compute' as const }, /runs on compute nodes/],
+    [{ timeoutSeconds: 31 }, /at most 30/],
+    [{ timeoutSeconds: 0 }, /above 0/],
+  ])('%j may not: registering it is refused', (over, problem) => {
+    const { timeoutSeconds = 5, ...rest } = over as { timeoutSeconds?: number };
+    expect(() => new ToolRegistry().register(tool({ ...rest, local: { timeoutSeconds } }))).toThrow(problem);
+  });
+});
