@@ -152,6 +152,8 @@ export class WorkerChild {
 export interface Side {
   kind: Kind;
   worker: WorkerChild;
+  /** More worker processes polling the same task queue (`--workers=N`); CPU counts them all. */
+  others?: WorkerChild[];
   /** W1/W2: one task of 10 no-op steps, to completion. */
   runSteps(id: string): Promise<void>;
   /** The bare side only: the same 10 steps as local activities (a reference for W1/W2). */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc's utime and stime (100 on Linux almost everywhere). */
 const CLK_TCK = (() => {
@@ -49,11 +49,41 @@ function machineBusyMs(): number {
   return (busy * 1000) / CLK_TCK;
 }
 
-export function snapshot(serverPid: number, workerPid: number): CpuSnapshot {
+/** CPU ms of every pid that still exists (a PostgreSQL backend may have exited since it was listed). */
+function sumCpuMs(pids: number[]): number {
+  let ms = 0;
+  for (const pid of pids) {
+    try {
+      ms += cpuMs(pid);
+    } catch {
+      // gone
+    }
+  }
+  return ms;
+}
+
+/** The pids whose parent is `pid` (PostgreSQL's backends under its postmaster). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Server: the dev server, or a cluster's Temporal server and PostgreSQL; worker: one or more processes. */
+export function snapshot(serverPids: number | number[], workerPids: number | number[]): CpuSnapshot {
   return {
     at: performance.now(),
-    server: cpuMs(serverPid),
-    worker: cpuMs(workerPid),
+    server: sumCpuMs([serverPids].flat()),
+    worker: sumCpuMs([workerPids].flat()),
     client: cpuMs('self'),
     machineBusy: machineBusyMs(),
   };

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger } from '@temporalio/worker';
 import { bundleStewardWorkflows } from '../src/runtime/worker';
+import { readClusterState } from '../src/runtime/cluster/state';
 import { startDevServer, type DevServer } from '../src/runtime/devServer';
 import { ensureTemporalCli } from '../src/runtime/temporalCli';
 import { MODEL_CALLS_PER_TASK, READ_TOOL, STEPS_PER_TASK } from './agents';
@@ -30,7 +31,7 @@ import {
 } from './driver';
 import { payloadsOf, profileHistory, type HistoryProfile } from './history';
 import { BenchModelServer } from './modelServer';
-import { cpuBetween, loadAverage, snapshot, type CpuSnapshot, type CpuUse } from './procStats';
+import { childPids, cpuBetween, loadAverage, snapshot, type CpuSnapshot, type CpuUse } from './procStats';
 
 // ---- options ---------------------------------------------------------------------------------------
 
@@ -62,10 +63,17 @@ const DEFAULTS = {
   cpuProf: 0,
   /** Keep the dev server's state in a SQLite file (as `steward dev` does) instead of in memory. */
   dbFile: 0,
+  /** Worker processes per side, all polling the side's queue (W1, W2 and W5 only when above 1). */
+  workers: 1,
 };
 const STRING_DEFAULTS = {
   /** Experiment: SQLite pragmas for the dev server (comma-separated, e.g. journal_mode=WAL,synchronous=NORMAL). */
   sqlitePragma: '',
+  /**
+   * Run against the PostgreSQL-backed cluster of `npm run cluster:up` in this directory (e.g.
+   * .steward/cluster) instead of a dev server: its Temporal server and PostgreSQL count as the server.
+   */
+  cluster: '',
 };
 type Options = typeof DEFAULTS & typeof STRING_DEFAULTS & { workloads: Workload[] };
 
@@ -91,6 +99,8 @@ function parseArgs(argv: string[]): Options {
     if (!Number.isFinite(value) || value < 0) throw new Error(`${arg}: expected a number ≥ 0`);
     (options as Record<string, unknown>)[match[1]!] = value;
   }
+  if (options.workers > 1 && options.workloads.some((w) => w === 'W3' || w === 'W4'))
+    throw new Error('--workers above 1 is for W1, W2 and W5 (W3 and W4 read one worker process)');
   // W4 leaves thousands of parked tasks on the server: it runs last, whatever the order given
   options.workloads = WORKLOADS.filter(
     (w) => options.workloads.length === 0 || options.workloads.includes(w),
@@ -136,14 +146,18 @@ const ZERO: CpuUse = { wallMs: 0, serverMs: 0, workerMs: 0, clientMs: 0, otherMs
 class Bench {
   readonly runTag = Date.now().toString(36);
   constructor(
-    readonly server: DevServer,
+    /** The server's processes: the dev server, or a cluster's Temporal server, PostgreSQL and its backends. */
+    readonly serverPids: () => number[],
     readonly client: Client,
     readonly sides: Record<Kind, Side>,
     readonly options: Options,
   ) {}
 
   snap(side: Side): CpuSnapshot {
-    return snapshot(this.server.pid, side.worker.pid);
+    return snapshot(
+      this.serverPids(),
+      [side.worker, ...(side.others ?? [])].map((w) => w.pid),
+    );
   }
 
   async measure<T>(side: Side, steps: number, fn: () => Promise<T>): Promise<{ value: T; cpu: CpuPerStep }> {
@@ -587,6 +601,35 @@ async function cliWithPragmas(cliPath: string, pragmas: string, dir: string): Pr
   return wrapper;
 }
 
+/**
+ * A running cluster (`npm run cluster:up`) as the bench's server: its address, and its Temporal server
+ * and PostgreSQL (the postmaster and its backends, listed again at every reading) as the server's
+ * processes. Stopping it is `npm run cluster:down`'s job, not the bench's.
+ */
+function withPids(server: DevServer) {
+  return Object.assign(server, { pids: () => [server.pid] });
+}
+
+function clusterServer(dir: string) {
+  const state = readClusterState(dir);
+  if (!state) throw new Error(`no cluster in ${dir}: npm run cluster:up first`);
+  if (state.namespace !== 'default' || state.tls)
+    throw new Error('the bench runs against a cluster in namespace default without TLS');
+  const pid = (name: string) => {
+    const p = state.processes.find((r) => r.name === name);
+    if (!p) throw new Error(`the cluster in ${dir} has no ${name} process`);
+    return p.pid;
+  };
+  const temporal = pid('temporal');
+  const postgres = pid('postgres');
+  return {
+    address: state.address,
+    pid: temporal,
+    pids: () => [temporal, postgres, ...childPids(postgres)],
+    stop: async () => undefined,
+  };
+}
+
 // ---- main -------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -613,14 +656,22 @@ async function main(): Promise<void> {
     tool: READ_TOOL,
     finishAfter: MODEL_CALLS_PER_TASK - 1,
   }).start();
-  const server = await startDevServer({
-    cliPath: await cliWithPragmas(await ensureTemporalCli(), options.sqlitePragma, dir),
-    headless: true,
-    ...(options.dbFile ? { dbFile: join(dir, 'temporal.db') } : {}),
-  });
+  const server = options.cluster
+    ? clusterServer(options.cluster)
+    : withPids(
+        await startDevServer({
+          cliPath: await cliWithPragmas(await ensureTemporalCli(), options.sqlitePragma, dir),
+          headless: true,
+          ...(options.dbFile ? { dbFile: join(dir, 'temporal.db') } : {}),
+        }),
+      );
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  log(`tuned dev server at ${server.address} (pid ${server.pid})`);
+  log(
+    options.cluster
+      ? `the cluster's Temporal server at ${server.address} (pid ${server.pid}) on PostgreSQL`
+      : `tuned dev server at ${server.address} (pid ${server.pid})`,
+  );
 
   const resultsDir = join(__dirname, 'results');
   const profDir = options.cpuProf
@@ -637,7 +688,19 @@ async function main(): Promise<void> {
   const startSides = async (workload: Workload): Promise<Record<Kind, Side>> => {
     const queue = (kind: Kind) => `bench-${workload.toLowerCase()}-${kind}`;
     const base = { address: server.address, modelUrl: model.url, dataDir: join(dir, 'steward') };
-    const [stewardWorker, bareWorker] = await Promise.all([
+    const more = (kind: Kind, queue: string, bundle: string, cache: number) =>
+      Promise.all(
+        Array.from({ length: options.workers - 1 }, () =>
+          WorkerChild.start({
+            ...base,
+            kind,
+            taskQueue: queue,
+            bundlePath: bundle,
+            ...(cache ? { maxCachedWorkflows: cache } : {}),
+          }),
+        ),
+      );
+    const [stewardWorker, bareWorker, stewardOthers, bareOthers] = await Promise.all([
       WorkerChild.start(
         {
           ...base,
@@ -658,11 +721,16 @@ async function main(): Promise<void> {
         },
         profDir && join(profDir, `${workload}-bare`),
       ),
+      more('steward', queue('steward'), bundlePath.steward, options.stewardCache),
+      more('bare', queue('bare'), bundlePath.bare, options.bareCache),
     ]);
-    workers = [stewardWorker, bareWorker];
+    workers = [stewardWorker, bareWorker, ...stewardOthers, ...bareOthers];
     return {
-      steward: stewardSide(client, queue('steward'), stewardWorker, base.dataDir),
-      bare: bareSide(client, queue('bare'), bareWorker),
+      steward: {
+        ...stewardSide(client, queue('steward'), stewardWorker, base.dataDir),
+        others: stewardOthers,
+      },
+      bare: { ...bareSide(client, queue('bare'), bareWorker), others: bareOthers },
     };
   };
 
@@ -679,7 +747,7 @@ async function main(): Promise<void> {
     for (const workload of options.workloads) {
       // fresh worker processes for every workload: RSS and caches start from nothing
       const sides = await startSides(workload);
-      const bench = new Bench(server, client, sides, options);
+      const bench = new Bench(server.pids, client, sides, options);
       log(
         `${workload}: workers ready (steward pid ${sides.steward.worker.pid}, bare pid ${sides.bare.worker.pid})`,
       );
@@ -716,7 +784,9 @@ async function main(): Promise<void> {
       ),
       ...gitHead(),
       machine: { cores: availableParallelism(), loadAtStart, loadAtEnd },
-      server: { tuned: true, pid: server.pid },
+      server: options.cluster
+        ? { cluster: options.cluster, tuned: true, pid: server.pid, postgres: 'counted with the server' }
+        : { tuned: true, pid: server.pid },
       note: 'worker processes are separate from the client; client CPU includes W5 model server',
       options,
       results,
