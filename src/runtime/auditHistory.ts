@@ -33,7 +33,7 @@ function digestOf(value: unknown): string {
     .digest('hex');
 }
 
-/** The activities of a task's runs, oldest first, each with how it ended. */
+/** The activities of a task's runs (tool steps run as local activities too), oldest first, each with how it ended. */
 export function activitiesOf(runs: JsonHistory[]): HistoryActivity[] {
   const out: HistoryActivity[] = [];
   for (const { events } of runs) {
@@ -58,6 +58,25 @@ export function activitiesOf(runs: JsonHistory[]): HistoryActivity[] {
           const a = attrs(event, 'activityTaskStartedEventAttributes');
           const activity = byScheduled.get(String(a.scheduledEventId));
           if (activity && typeof a.identity === 'string') activity.worker = a.identity;
+          break;
+        }
+        case 'EVENT_TYPE_MARKER_RECORDED':
+        case 'MarkerRecorded': {
+          // a read declared local ran as a local activity: a marker, not activity events; the
+          // task's other local activities (resolving it, exporting its audit) are not steps
+          const a = attrs(event, 'markerRecordedEventAttributes');
+          if (a.markerName !== 'core_local_activity') break;
+          const details = (a.details ?? {}) as Record<string, Attributes | undefined>;
+          const first = (field: string) => ((details[field]?.payloads ?? []) as Attributes[])[0];
+          const data = payloadValue(first('data')) as { activity_type?: string } | undefined;
+          if (data?.activity_type !== 'runTool') break;
+          const ok = !a.failure;
+          out.push({
+            eventId: id,
+            type: 'runTool',
+            ok,
+            ...(ok ? { resultDigest: digestOf(payloadValue(first('result'))) } : {}),
+          });
           break;
         }
         case 'EVENT_TYPE_ACTIVITY_TASK_COMPLETED':
@@ -85,8 +104,9 @@ export interface HistoryMatch {
 
 /**
  * Every activity in the history appears in the trail, in order, with the same type, outcome and
- * result digest (and the worker that ran it, where the entry names one), and vice versa. The audit
- * export's own local activity is not an activity event, so it is not in either list.
+ * result digest (and the worker that ran it, where the entry names one), and vice versa. A tool step
+ * run as a local activity counts by its marker; the task's other local activities (resolving it, the
+ * audit export) are not steps, so they are in neither list.
  */
 export function matchHistory(entries: AuditEntry[], runs: JsonHistory[]): HistoryMatch {
   const history = activitiesOf(runs);

@@ -10,15 +10,10 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
-import {
-  bundleWorkflowCode,
-  Worker,
-  type ReplayResult,
-  type ReplayWorkerOptions,
-  type WorkflowBundle,
-} from '@temporalio/worker';
+import { Worker, type ReplayResult, type ReplayWorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { StewardError } from '../errors';
+import { bundleStewardWorkflows } from './worker';
 
 /** A history file cannot be read, is not JSON, or is not a Temporal history. */
 export class HistoryUnreadable extends StewardError {}
@@ -190,8 +185,7 @@ export async function* queryHistories(
 /** The workflow code as the worker runs it: `src/workflows` (or `dist/workflows`), bundled the same way. */
 export async function bundleCurrentWorkflows(): Promise<WorkflowBundle> {
   const quiet = () => undefined;
-  return bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
+  return bundleStewardWorkflows({
     logger: { trace: quiet, debug: quiet, info: quiet, log: quiet, warn: quiet, error: console.error },
   });
 }

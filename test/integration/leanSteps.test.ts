@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { AgentDefinition } from '../../src/agents/definition';
 import { verifyAudit } from '../../src/audit/chain';
+import { matchHistory } from '../../src/runtime/auditHistory';
+import { taskHistories } from '../../src/runtime/replay';
 import { defineTool } from '../../src/tools/registry';
 import { StewardSpendUsd, StewardStatus, StewardStep } from '../../src/workflows/searchAttributes';
 import { recordHistory } from '../support/replayRecorder';
@@ -107,11 +109,21 @@ describe('lean steps: short reads run locally, visibility is written once per wa
       'tool: write_file, step 6',
       'model: mock-large via mock, step 7',
     ]);
-    const markers = history.events!.filter(
-      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
-    );
-    expect(markers).toHaveLength(2); // resolveTask and peek
+    // the local read is a marker (as are the task's resolution and its audit exports), with its summary
+    const localSteps = history
+      .events!.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+      .filter((e) => e.userMetadata?.summary?.data)
+      .map((e) => JSON.parse(Buffer.from(e.userMetadata!.summary!.data!).toString()));
+    expect(localSteps).toEqual(['tool: peek, step 2']);
     for (const n of upsertsPerWorkflowTask(history)) expect(n).toBeLessThanOrEqual(1);
+    // the trail matches the history, the local read by its marker
+    const runs = await taskHistories(harness.client.client, spec.taskId);
+    expect(
+      matchHistory(
+        audit,
+        runs.map((r) => r.history),
+      ),
+    ).toEqual({ ok: true, activities: 7 });
     const attrs = (await handle.describe()).typedSearchAttributes;
     expect(attrs.get(StewardStatus)).toBe('completed');
     expect(attrs.get(StewardStep)).toBe(7);
