@@ -165,9 +165,11 @@ async function runWorkerTool(
     out = await task.inStepScope(
       () =>
         local
-          ? runToolLocally.executeWithOptions(
-              { startToCloseTimeout: local.timeoutSeconds * 1000, ...task.deadlineBound(), summary },
-              [stepInput],
+          ? task.local(() =>
+              runToolLocally.executeWithOptions(
+                { startToCloseTimeout: local.timeoutSeconds * 1000, ...task.deadlineBound(), summary },
+                [stepInput],
+              ),
             )
           : runTool.executeWithOptions({ ...TOOL_OPTIONS, ...task.deadlineBound(), summary }, [stepInput]),
       !!local,

@@ -59,9 +59,11 @@ export async function agentRun(start: TaskRequest | TaskSpec): Promise<TaskResul
   const bindsCalls = patched(APPROVAL_BINDS_CALL);
   const exportsAudit = patched(AUDIT_EXPORT);
   const lean = patched(LEAN_STEPS);
+  const before = Date.now();
   const resolved = await resolveStart(start);
+  const afterLocal = { before, seen: Date.now() }; // see TaskContext.afterLocal
   if ('refused' in resolved) return refuseTask(start, resolved.refused);
-  return new AgentTask(resolved.spec, true, bindsCalls, exportsAudit, lean).run();
+  return new AgentTask(resolved.spec, true, { bindsCalls, exportsAudit, lean, afterLocal }).run();
 }
 
 async function resolveStart(start: unknown): Promise<ResolvedTask> {
@@ -92,10 +94,20 @@ function userText(input: unknown): string {
 class AgentTask {
   private readonly task: TaskContext;
 
-  constructor(spec: TaskSpec, hardened: boolean, bindsCalls = false, exportsAudit = false, lean = false) {
-    this.task = new TaskContext(spec, hardened, exportsAudit && spec.auditExport !== false);
-    this.task.bindsCalls = bindsCalls;
-    this.task.lean = lean;
+  constructor(
+    spec: TaskSpec,
+    hardened: boolean,
+    runs: {
+      bindsCalls?: boolean;
+      exportsAudit?: boolean;
+      lean?: boolean;
+      afterLocal?: { before: number; seen: number };
+    } = {},
+  ) {
+    const exportsAudit = !!runs.exportsAudit && spec.auditExport !== false;
+    this.task = new TaskContext(spec, hardened, exportsAudit, runs.afterLocal);
+    this.task.bindsCalls = !!runs.bindsCalls;
+    this.task.lean = !!runs.lean;
     this.registerHandlers();
   }
 

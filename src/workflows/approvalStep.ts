@@ -63,7 +63,7 @@ export async function awaitApproval(
     action: { tool: action.tool, input: action.input },
     approvers: [...first.approvers],
     quorum: first.quorum,
-    requestedAt: new Date().toISOString(),
+    requestedAt: new Date(task.now()).toISOString(),
     deadline: task.deadlineIn(first.timeoutSeconds),
     onExpiry: plan.levels.length > 1 ? 'escalate' : 'stop',
     escalated: false,
@@ -99,7 +99,7 @@ export async function awaitApproval(
   task.publish();
   let level = 0;
   for (;;) {
-    const remaining = Date.parse(request.deadline) - Date.now();
+    const remaining = Date.parse(request.deadline) - task.now();
     const decided = await condition(
       () => approvalOutcome(request) !== 'pending' || !!task.cancelRequest,
       Math.max(remaining, 1),
@@ -107,7 +107,7 @@ export async function awaitApproval(
     );
     if (task.cancelRequest) throw new StopTask('cancelled', task.cancelDetail());
     if (decided) break;
-    if (Date.now() >= task.deadlineMs)
+    if (task.now() >= task.deadlineMs)
       throw new StopTask('deadline', `task deadline passed while waiting for ${request.id}`);
     const next = plan.levels[level + 1];
     if (next) {
@@ -144,7 +144,6 @@ export async function awaitApproval(
       `${rejection.identity} rejected ${action.tool}: ${rejection.reason ?? 'no reason given'}`,
     );
   }
-  await task.exportAudit(`approval granted: ${request.id}`);
   task.setStatus('running', `approved ${action.tool}`);
   return { input: request.action.input, approval: approvalTrace(request, action.input) };
 }
@@ -251,7 +250,7 @@ export function recordDecision(task: TaskContext, input: ApprovalDecisionInput):
       digest: request.digest,
     });
   }
-  request.decisions.push({ ...decision, at: new Date().toISOString() });
+  request.decisions.push({ ...decision, at: new Date(task.now()).toISOString() });
   task.audit(
     'approval.decided',
     {

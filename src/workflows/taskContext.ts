@@ -62,11 +62,21 @@ export class TaskContext {
    * @param hardened the task started from a worker-resolved request: it charges attempts that may
    * have been billed and publishes its agent and principal (older histories did neither).
    */
+  /**
+   * The clock just after a local activity: the time before it, and the time the run saw on its
+   * return. A query that reaches the task while a local activity runs splits the workflow task, and
+   * the live run then sees the later task's time, which a replay (it resolves the activity's marker
+   * in the earlier task) does not: until the next event, `now()` gives the time before the activity.
+   */
+  private afterLocal?: { before: number; seen: number };
+
   constructor(
     readonly spec: TaskSpec,
     readonly hardened: boolean,
     exportsAudit = false,
+    afterLocal?: { before: number; seen: number },
   ) {
+    this.afterLocal = afterLocal;
     this.carried = spec.carried ?? {
       step: 0,
       spendUsd: 0,
@@ -78,7 +88,7 @@ export class TaskContext {
       planIndex: 0,
       stepResults: {},
       audit: [],
-      startedAt: new Date().toISOString(),
+      startedAt: new Date(this.now()).toISOString(),
       runs: 1,
     };
     this.trail = new Trail(spec.taskId, this.carried.audit, exportsAudit);
@@ -94,7 +104,7 @@ export class TaskContext {
   /** Checks the limits that must hold before any step starts, then counts the step. */
   beginStep(what: string): number {
     if (this.cancelRequest) throw new StopTask('cancelled', this.cancelDetail());
-    if (Date.now() >= this.deadlineMs) throw new StopTask('deadline', `deadline passed before ${what}`);
+    if (this.now() >= this.deadlineMs) throw new StopTask('deadline', `deadline passed before ${what}`);
     if (this.carried.step >= this.spec.limits.maxSteps) {
       throw new StopTask('max_steps', `${this.spec.limits.maxSteps} steps used before ${what}`);
     }
@@ -149,11 +159,11 @@ export class TaskContext {
 
   /** Every activity call ends by the task's deadline at the latest. */
   deadlineBound(): Pick<ActivityOptions, 'scheduleToCloseTimeout'> {
-    return { scheduleToCloseTimeout: Math.max(this.deadlineMs - Date.now(), 1) };
+    return { scheduleToCloseTimeout: Math.max(this.deadlineMs - this.now(), 1) };
   }
 
   deadlineIn(seconds: number): string {
-    return new Date(Math.min(Date.now() + seconds * 1000, this.deadlineMs)).toISOString();
+    return new Date(Math.min(this.now() + seconds * 1000, this.deadlineMs)).toISOString();
   }
 
   /** History never carries a payload: a step whose input is too large stops the task with the reason. */
@@ -184,7 +194,7 @@ export class TaskContext {
       },
     );
     if (cancelled) throw new StopTask('cancelled', this.cancelDetail());
-    if (Date.now() >= this.deadlineMs)
+    if (this.now() >= this.deadlineMs)
       throw new StopTask('deadline', 'the task deadline passed during a step');
     this.lastError = route ? `${route.id}: ${message}` : message;
     if (route) {
@@ -208,12 +218,33 @@ export class TaskContext {
 
   /** Appends to the chain; data that cannot be encoded is recorded as such, never thrown. */
   audit(kind: string, data: Record<string, unknown>, fields: Omit<AuditFields, 'data'> = {}): AuditEntry {
-    return this.trail.append(kind, new Date().toISOString(), this.carried.step, { ...fields, data });
+    return this.trail.append(kind, new Date(this.now()).toISOString(), this.carried.step, {
+      ...fields,
+      data,
+    });
+  }
+
+  /** Workflow time, the same live and in replay (see `afterLocal`). */
+  now(): number {
+    const now = Date.now();
+    return this.afterLocal && now === this.afterLocal.seen ? this.afterLocal.before : now;
+  }
+
+  /** Runs a local activity, noting the clock around it for `now()`. */
+  async local<T>(run: () => Promise<T>): Promise<T> {
+    const before = this.now();
+    try {
+      return await run();
+    } finally {
+      this.afterLocal = { before, seen: Date.now() };
+    }
   }
 
   /** Writes the trail out of Temporal and has its head signed (see Trail.export). */
   exportAudit(reason: string, final = false): Promise<void> {
-    return this.trail.export(reason, (kind, fields) => this.audit(kind, fields.data ?? {}, fields), final);
+    return this.local(() =>
+      this.trail.export(reason, (kind, fields) => this.audit(kind, fields.data ?? {}, fields), final),
+    );
   }
 
   setStatus(status: TaskStatus, detail: string): void {
