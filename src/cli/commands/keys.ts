@@ -5,7 +5,8 @@ import { defineCommand, say, UsageError } from '../command';
 export const keys = defineCommand({
   name: 'keys',
   synopsis: '[init | show]',
-  summary: "this install's Ed25519 key: made on first use, it signs the decisions made here and its audit heads",
+  summary:
+    "this install's Ed25519 key: made on first use, it signs the decisions made here and its audit heads",
   details:
     'Other workers accept this install’s decisions once its public key is in their config:\n' +
     '  signing: { trustedKeys: [{ id, publicKey, signsFor: ["*"] }] }',
