@@ -581,7 +581,7 @@ function gitHead(): { commit: string; dirty: boolean } {
       .toString()
       .trim();
     const dirty =
-      execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: __dirname }).toString() !== '';
+      execFileSync('git', ['status', '--porcelain', '--', ':/src'], { cwd: __dirname }).toString() !== '';
     return { commit, dirty };
   } catch {
     return { commit: 'unknown', dirty: true };
