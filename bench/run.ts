@@ -67,6 +67,11 @@ const DEFAULTS = {
   workers: 1,
 };
 const STRING_DEFAULTS = {
+  /**
+   * Steward's audit store: `local` (the default install's: files, heads signed with its key) or
+   * `none` (no export at all), to see what exporting the trail costs a workload.
+   */
+  stewardAudit: 'local',
   /** Experiment: SQLite pragmas for the dev server (comma-separated, e.g. journal_mode=WAL,synchronous=NORMAL). */
   sqlitePragma: '',
   /**
@@ -696,6 +701,7 @@ async function main(): Promise<void> {
             kind,
             taskQueue: queue,
             bundlePath: bundle,
+            ...(kind === 'steward' ? { audit: options.stewardAudit as 'local' | 'none' } : {}),
             ...(cache ? { maxCachedWorkflows: cache } : {}),
           }),
         ),
@@ -707,6 +713,7 @@ async function main(): Promise<void> {
           kind: 'steward',
           taskQueue: queue('steward'),
           bundlePath: bundlePath.steward,
+          audit: options.stewardAudit as 'local' | 'none',
           ...(options.stewardCache ? { maxCachedWorkflows: options.stewardCache } : {}),
         },
         profDir && join(profDir, `${workload}-steward`),
