@@ -59,10 +59,6 @@ export class TaskContext {
   private labels?: Parameters<typeof upsertSearchAttributes>[0];
 
   /**
-   * @param hardened the task started from a worker-resolved request: it charges attempts that may
-   * have been billed and publishes its agent and principal (older histories did neither).
-   */
-  /**
    * The clock just after a local activity: the time before it, and the time the run saw on its
    * return. A query that reaches the task while a local activity runs splits the workflow task, and
    * the live run then sees the later task's time, which a replay (it resolves the activity's marker
@@ -70,6 +66,12 @@ export class TaskContext {
    */
   private afterLocal?: { before: number; seen: number };
 
+  /**
+   * @param hardened the task started from a worker-resolved request: it charges attempts that may
+   * have been billed and publishes its agent and principal (older histories did neither).
+   * @param exportsAudit the run writes its trail to the audit store (patch `audit-export`).
+   * @param afterLocal the clock around the `resolveTask` local activity that preceded this run's start.
+   */
   constructor(
     readonly spec: TaskSpec,
     readonly hardened: boolean,
