@@ -4,6 +4,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { verifyAudit, type AuditEntry, type ChainCheck } from '../audit/chain';
+import { verifyTrail, type AuditKey, type TrailVerdict } from '../audit/verify';
 import type { ApprovalOutcome } from '../policies/approval';
 import type { TaskRequest } from '../workflows/contract';
 import { demand, type Caller } from './auth';
@@ -18,10 +19,22 @@ export interface Decision {
   edits?: Record<string, unknown>;
 }
 
+/** A trail's verdict as the API and the review lane show it: the chain, and the signed head when there is one. */
+export type AuditVerification = ChainCheck & {
+  entries: number;
+  complete?: boolean;
+  signed?: { seq: number; keyId: string; fingerprint: string };
+};
+
 export class FrontDoor {
+  /**
+   * @param auditKeys the keys whose signed audit heads the door accepts (this install's and
+   * `signing.auditKeys`).
+   */
   constructor(
     readonly directory: TaskDirectory,
     private readonly links: { temporalUiUrl?: string; namespace: string },
+    private readonly auditKeys: AuditKey[] = [],
   ) {}
 
   get client() {
@@ -96,9 +109,40 @@ export class FrontDoor {
   async audit(
     caller: Caller,
     taskId: string,
-  ): Promise<{ entries: AuditEntry[]; verification: ChainCheck & { entries: number } }> {
+  ): Promise<{ entries: AuditEntry[]; verification: AuditVerification }> {
     demand(caller, 'read');
-    const entries = await taskCall(taskId, () => this.client.audit(taskId));
-    return { entries, verification: { ...verifyAudit(entries), entries: entries.length } };
+    const [entries, stored] = await Promise.all([
+      taskCall(taskId, () => this.client.audit(taskId)),
+      this.client.auditStore?.read(taskId),
+    ]);
+    const heads = stored?.heads ?? [];
+    // a task that writes no audit store (or ran before it did) has no signed head: its chain alone
+    if (heads.length === 0)
+      return { entries, verification: { ...verifyAudit(entries), entries: entries.length } };
+    return {
+      entries,
+      verification: fromVerdict(
+        verifyTrail({ taskId, entries, heads, trusted: this.auditKeys, partial: true }),
+        entries,
+      ),
+    };
   }
+}
+
+function fromVerdict(verdict: TrailVerdict, entries: AuditEntry[]): AuditVerification {
+  if (!verdict.ok)
+    return {
+      ok: false,
+      seq: verdict.firstBad!.seq,
+      reason: verdict.firstBad!.reason,
+      entries: entries.length,
+    };
+  const { seq, keyId, fingerprint } = verdict.signed!;
+  return {
+    ok: true,
+    head: entries.at(-1)!.hash,
+    entries: entries.length,
+    complete: verdict.complete,
+    signed: { seq, keyId, fingerprint },
+  };
 }

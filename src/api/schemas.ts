@@ -205,7 +205,15 @@ export const auditEntrySchema = z.object({
 });
 
 export const verificationSchema = z.union([
-  z.object({ ok: z.literal(true), head: z.string(), entries: z.number() }),
+  z.object({
+    ok: z.literal(true),
+    head: z.string(),
+    entries: z.number(),
+    /** The trail runs to the task's end (absent: no signed head was checked). */
+    complete: z.boolean().optional(),
+    /** The last signed head, by a key this install trusts (absent: the task writes no audit store). */
+    signed: z.object({ seq: z.number(), keyId: z.string(), fingerprint: z.string() }).optional(),
+  }),
   z.object({ ok: z.literal(false), seq: z.number(), reason: z.string(), entries: z.number() }),
 ]);
 

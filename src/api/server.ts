@@ -4,6 +4,7 @@
  * (API) or the lane's session cookie. Every route is rate limited per client address, and no body
  * may exceed api.bodyLimitBytes.
  */
+import { auditKeys } from '../runtime/localStack';
 import rateLimit from '@fastify/rate-limit';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,10 +108,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     blobs: options.blobs,
     stateCacheMs: options.stateCacheMs,
   });
-  const door = new FrontDoor(directory, {
-    temporalUiUrl: api.temporalUiUrl ?? options.temporalUiUrl,
-    namespace: options.client.client.options.namespace,
-  });
+  const door = new FrontDoor(
+    directory,
+    {
+      temporalUiUrl: api.temporalUiUrl ?? options.temporalUiUrl,
+      namespace: options.client.client.options.namespace,
+    },
+    auditKeys(config),
+  );
   const app = Fastify({
     bodyLimit: api.bodyLimitBytes,
     // warnings and errors only: a line per request would drown the worker's log

@@ -165,11 +165,18 @@ test('start, inbox, approve as the token’s identity (a body identity is refuse
 
   const audit = await door.call('GET', `/v1/tasks/${started.taskId}/audit`, { as: 'carol' });
   expect(audit.status).toBe(200);
-  expect(audit.body.verification).toEqual({ ok: true, head: done.audit.head, entries: done.audit.entries });
+  // the chain, and the head the worker signed at the end, by a key the door trusts
+  expect(audit.body.verification).toEqual({
+    ok: true,
+    head: done.audit.head,
+    entries: done.audit.entries,
+    complete: true,
+    signed: { seq: done.audit.entries, keyId: door.harness.auditKey.keyId, fingerprint: expect.any(String) },
+  });
   const decided = audit.body.entries.find((e: { kind: string }) => e.kind === 'approval.decided');
   expect(decided.data).toMatchObject({ identity: 'alice', decision: 'approve', reason: 'fine' });
   const verify = await door.call('GET', `/v1/tasks/${started.taskId}/audit/verify`, { as: 'carol' });
-  expect(verify.body).toEqual({ ok: true, head: done.audit.head, entries: done.audit.entries });
+  expect(verify.body).toEqual(audit.body.verification);
 
   // deciding again once the task has ended is a conflict, said so
   const late = await door.call('POST', `/v1/tasks/${started.taskId}/decision`, {

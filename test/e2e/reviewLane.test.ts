@@ -106,7 +106,9 @@ test('sign in, see the approval arrive with its full arguments, approve it, watc
   expect(await page.locator('#result b').count()).toBe(0);
   expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
   const verdict = (await page.locator('#verdict').textContent())!.replace(/\s+/g, ' ').trim();
-  expect(verdict).toMatch(/^verified: \d+ entries, head [0-9a-f]{16}…$/);
+  expect(verdict).toMatch(
+    /^verified: \d+ entries, head [0-9a-f]{16}…, signed at entry \d+ by key harness-audit-[0-9a-f]{16}$/,
+  );
   await expect(page.locator('#temporal-link').getAttribute('href')).resolves.toBe(
     `http://127.0.0.1:8233/namespaces/default/workflows/${taskId}`,
   );

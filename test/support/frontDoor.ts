@@ -69,7 +69,15 @@ export async function startFrontDoorFixture(
   const base = harness.config();
   // a test polls often: only the flood test asks for a tight rate limit
   const rateLimit = { max: 100_000, windowSeconds: 60 };
-  const config = { ...base, api: { ...base.api, tokens: entries, rateLimit, ...options.api } };
+  const config = {
+    ...base,
+    // the door checks the heads the harness's workers sign
+    signing: {
+      ...base.signing,
+      auditKeys: [{ id: harness.auditKey.keyId, publicKey: harness.auditKey.publicKey }],
+    },
+    api: { ...base.api, tokens: entries, rateLimit, ...options.api },
+  };
   const server = await startApiServer({
     config: config as typeof base,
     client: harness.client,

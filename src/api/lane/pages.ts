@@ -2,7 +2,7 @@
  * The review lane's pages, rendered on the server. Everything shown that came from a task (arguments,
  * results, errors, reasons, identities) goes through the escaping `html` template.
  */
-import type { ChainCheck } from '../../audit/chain';
+import type { AuditVerification } from '../actions';
 import type { ApprovalRequest } from '../../policies/approval';
 import type { TaskState } from '../../workflows/contract';
 import type { Caller } from '../auth';
@@ -281,7 +281,7 @@ function fmtMs(ms: number): string {
 export interface TaskView {
   state: TaskState;
   timeline: Timeline;
-  verdict: ChainCheck & { entries: number };
+  verdict: AuditVerification;
   temporalUiUrl?: string;
   mayDecide: boolean;
   mayApprove: boolean;
@@ -340,7 +340,12 @@ export function taskFragment(ctx: PageContext, view: TaskView): Html {
         ${
           view.verdict.ok
             ? html`<span class="verdict ok">verified</span>: ${view.verdict.entries} entries, head
-                <span class="mono">${view.verdict.head.slice(0, 16)}…</span>`
+                <span class="mono">${view.verdict.head.slice(0, 16)}…</span>${
+                  view.verdict.signed
+                    ? html`, signed at entry ${view.verdict.signed.seq} by key
+                        <span class="mono">${view.verdict.signed.keyId}</span>`
+                    : ''
+                }`
             : html`<span class="verdict bad">does not verify</span> at entry ${view.verdict.seq}:
                 ${view.verdict.reason}`
         }
