@@ -12,8 +12,7 @@
  *   waits for an approval. Latency per task, added ms per step, worker and server CPU per step.
  */
 import { ed25519 } from '@noble/curves/ed25519';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -26,6 +25,8 @@ import {
   type AuditEvent,
   type ChainHead,
 } from '../src/audit/chain';
+import { gitHead, writeReport } from './report';
+import { prng } from '../test/support/prng';
 import { checkHeadSignature, signHead, type SignedHead } from '../src/audit/head';
 import { sha256Hex } from '../src/audit/sha256';
 import { keyFingerprint, publicKeyOf } from '../src/audit/signing';
@@ -97,18 +98,6 @@ function parseArgs(argv: string[]): Options {
 }
 
 // ---- realistic chains ------------------------------------------------------------------------------
-
-/** mulberry32: the same chain every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOOLS = ['read_file', 'search_web', 'list_dir', 'http_get', 'write_file'];
 const MODELS = [
@@ -695,19 +684,6 @@ function tables(results: Record<string, any>): string {
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-function gitHead(): { commit: string; dirty: boolean } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname })
-      .toString()
-      .trim();
-    const dirty =
-      execFileSync('git', ['status', '--porcelain', '--', ':/src'], { cwd: __dirname }).toString() !== '';
-    return { commit, dirty };
-  } catch {
-    return { commit: 'unknown', dirty: true };
-  }
-}
-
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const started = new Date();
@@ -744,11 +720,7 @@ async function main(): Promise<void> {
     results,
     table: summary,
   };
-  const resultsDir = join(__dirname, 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `audit-${started.toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify(report, null, 2));
-  writeFileSync(join(resultsDir, 'audit-latest.json'), JSON.stringify(report, null, 2));
+  const file = writeReport('audit-', started, report);
   console.log(`\n${summary}\n`);
   console.log(`load average ${loadAtStart.join(' ')} → ${loadAtEnd.join(' ')}; results in ${file}`);
 }

@@ -5,8 +5,8 @@
  * Each side's worker runs in a process of its own (bench/workerProcess.ts), so its CPU time and RSS
  * come from /proc without the client's; this process is the client (and W5's model server).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { gitHead, writeReport } from './report';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -580,19 +580,6 @@ function table(results: Record<string, any>): string {
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-function gitHead(): { commit: string; dirty: boolean } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname })
-      .toString()
-      .trim();
-    const dirty =
-      execFileSync('git', ['status', '--porcelain', '--', ':/src'], { cwd: __dirname }).toString() !== '';
-    return { commit, dirty };
-  } catch {
-    return { commit: 'unknown', dirty: true };
-  }
-}
-
 /**
  * startDevServer takes no extra flags: pragmas go through a wrapper that execs the CLI with them
  * (exec keeps the pid, so /proc still reads the server).
@@ -800,10 +787,7 @@ async function main(): Promise<void> {
       historyProfile,
       table: summary,
     };
-    mkdirSync(resultsDir, { recursive: true });
-    const file = join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(report, null, 2));
-    writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2));
+    const file = writeReport('', started, report);
     console.log(`\n${summary}\n`);
     console.log(
       `CPU per step: server = the dev server process, worker = the side's worker process, client = this process ` +
