@@ -1,4 +1,4 @@
-import { Pool, type PoolConfig } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import type { AuditEntry } from '../audit/chain';
 import type { SignedHead } from '../audit/head';
 import { newEntriesAfter, seqsBefore, type AuditStore } from './auditStore';
@@ -36,38 +36,28 @@ export class PostgresAuditStore implements AuditStore {
 
   private ensureTables(): Promise<void> {
     const t = this.table;
-    this.ready ??= (async () => {
-      const client = await this.pool.connect();
-      try {
-        // one creator at a time: CREATE ... IF NOT EXISTS still races on the catalog
-        await client.query('BEGIN');
-        await client.query(`SELECT pg_advisory_xact_lock(hashtext('${t}'))`);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${t}_entries (
+    this.ready ??= this.transaction(async (client) => {
+      // one creator at a time: CREATE ... IF NOT EXISTS still races on the catalog
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('${t}'))`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${t}_entries (
           task_id text NOT NULL, seq integer NOT NULL CHECK (seq > 0),
           hash text NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$'), entry text NOT NULL,
           stored_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (task_id, seq))`);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${t}_heads (
+      await client.query(`CREATE TABLE IF NOT EXISTS ${t}_heads (
           task_id text NOT NULL, seq integer NOT NULL, hash text NOT NULL, head text NOT NULL,
           stored_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (task_id, seq))`);
-        await client.query(`CREATE OR REPLACE FUNCTION ${t}_append_only() RETURNS trigger AS $$
+      await client.query(`CREATE OR REPLACE FUNCTION ${t}_append_only() RETURNS trigger AS $$
           BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$ LANGUAGE plpgsql`);
-        for (const suffix of ['entries', 'heads']) {
-          await client.query(`DROP TRIGGER IF EXISTS ${t}_${suffix}_append_only ON ${t}_${suffix}`);
-          await client.query(`CREATE TRIGGER ${t}_${suffix}_append_only BEFORE UPDATE OR DELETE ON ${t}_${suffix}
+      for (const suffix of ['entries', 'heads']) {
+        await client.query(`DROP TRIGGER IF EXISTS ${t}_${suffix}_append_only ON ${t}_${suffix}`);
+        await client.query(`CREATE TRIGGER ${t}_${suffix}_append_only BEFORE UPDATE OR DELETE ON ${t}_${suffix}
             FOR EACH ROW EXECUTE FUNCTION ${t}_append_only()`);
-          // TRUNCATE fires no row trigger: it needs its own, or it empties the table in one statement
-          await client.query(`DROP TRIGGER IF EXISTS ${t}_${suffix}_no_truncate ON ${t}_${suffix}`);
-          await client.query(`CREATE TRIGGER ${t}_${suffix}_no_truncate BEFORE TRUNCATE ON ${t}_${suffix}
+        // TRUNCATE fires no row trigger: it needs its own, or it empties the table in one statement
+        await client.query(`DROP TRIGGER IF EXISTS ${t}_${suffix}_no_truncate ON ${t}_${suffix}`);
+        await client.query(`CREATE TRIGGER ${t}_${suffix}_no_truncate BEFORE TRUNCATE ON ${t}_${suffix}
             FOR EACH STATEMENT EXECUTE FUNCTION ${t}_append_only()`);
-        }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
       }
-    })().catch((err) => {
+    }).catch((err) => {
       this.ready = undefined; // the database may come back: try again next time
       throw err;
     });
@@ -77,9 +67,7 @@ export class PostgresAuditStore implements AuditStore {
   async append(taskId: string, entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.ensureTables();
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.transaction(async (client) => {
       // serialises appends to one task, so the "last stored" check below holds until commit
       await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${this.table}:${taskId}`]);
       const { rows } = await client.query<{ entry: string }>(
@@ -105,6 +93,15 @@ export class PostgresAuditStore implements AuditStore {
           [taskId, fresh.map((e) => e.seq), fresh.map((e) => e.hash), fresh.map((e) => JSON.stringify(e))],
         );
       }
+    });
+  }
+
+  /** Runs `work` in one transaction on one pooled connection: committed, or rolled back if it throws. */
+  private async transaction(work: (client: PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await work(client);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
