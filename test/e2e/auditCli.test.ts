@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { AgentDefinition } from '../../src/agents/definition';
 import { hashEntry, type AuditEntry } from '../../src/audit/chain';
 import { headMessage, signHead, type SignedHead } from '../../src/audit/head';
 import { keyFingerprint, publicKeyOf } from '../../src/audit/signing';
@@ -18,17 +17,11 @@ import { verifyTrail } from '../../src/audit/verify';
 import { parseConfig } from '../../src/config/load';
 import { createProviders } from '../../src/providers';
 import { runCli, stopAllCli, type CliEnv, type CliResult } from '../support/cliProcess';
+import { approveWhenAsked, auditedWriter, scriptReadThenWrite } from '../support/auditedTask';
 import { eventually, Harness } from '../support/harness';
 import { MockOpenAI } from '../support/mockOpenAI';
 
 jest.setTimeout(180_000);
-
-const writer: AgentDefinition = {
-  name: 'test-audit-cli-writer',
-  description: 'reads, then writes once approved',
-  instructions: 'Read, then write what you are asked to.',
-  tools: ['read_file', 'write_file'],
-};
 
 const harness = new Harness({ config: { policy: { approval: { approvers: ['alice'] } } } });
 
@@ -37,21 +30,11 @@ let taskId = '';
 let exported = '';
 let lines: string[] = [];
 
-function script(h: Harness, path: string): void {
-  h.writeWorkspaceFile('in.txt', 'hello');
-  h.mock.reply(
-    { tool: 'read_file', args: { path: 'in.txt' } },
-    { tool: 'write_file', args: { path, content: 'x' } },
-    { tool: 'finish', args: { result: `wrote ${path}` } },
-  );
-}
-
 async function runApprovedTask(h: Harness, path: string): Promise<string> {
-  script(h, path);
-  const spec = h.spec(writer, { input: `write ${path}`, limits: { stepsPerRun: 2 } });
+  scriptReadThenWrite(h, path);
+  const spec = h.spec(auditedWriter, { input: `write ${path}`, limits: { stepsPerRun: 2 } });
   const handle = await h.launch(spec);
-  await eventually(async () => (await h.client.state(spec.taskId)).pendingApproval, 'approval');
-  await h.client.decide(spec.taskId, { identity: 'alice', decision: 'approve' });
+  await approveWhenAsked(h, spec.taskId);
   expect((await handle.result()).status).toBe('completed');
   return spec.taskId;
 }
@@ -103,7 +86,7 @@ describe('steward audit show and export', () => {
     const { code, stdout, stderr } = await steward(['show', taskId], trusting());
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const entries = (await harness.auditStore.read(taskId)).entries;
-    expect(stdout).toContain(`task ${taskId}: ${writer.name} for bob, ${entries.length} entries`);
+    expect(stdout).toContain(`task ${taskId}: ${auditedWriter.name} for bob, ${entries.length} entries`);
     expect(stdout).toMatch(
       new RegExp(
         `signed head: entry ${entries.length} by ${harness.auditKey.keyId} \\(fingerprint \\w+\\) at task completed`,
@@ -447,7 +430,7 @@ describe('no secret in the trail', () => {
       { tool: 'write_file', args: { path: 'keyed.txt', content: 'x' } },
       { tool: 'finish', args: { result: 'wrote keyed.txt' } },
     );
-    const spec = keyed.spec(writer, { input: 'write keyed.txt' });
+    const spec = keyed.spec(auditedWriter, { input: 'write keyed.txt' });
     const handle = await keyed.launch(spec);
     await eventually(async () => (await keyed!.client.state(spec.taskId)).pendingApproval, 'approval');
     await keyed.client.decide(spec.taskId, { identity: 'alice', decision: 'approve' });
@@ -460,7 +443,7 @@ describe('no secret in the trail', () => {
       body: (request) =>
         JSON.stringify({ error: { message: `bad request from ${request.headers.authorization}` } }),
     });
-    const failing = keyed.spec(writer, { input: 'write keyed2.txt' });
+    const failing = keyed.spec(auditedWriter, { input: 'write keyed2.txt' });
     const failed = await (await keyed.launch(failing)).result();
     expect(failed.status).toBe('stopped');
 

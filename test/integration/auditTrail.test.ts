@@ -1,20 +1,13 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentDefinition } from '../../src/agents/definition';
 import type { AuditEntry } from '../../src/audit/chain';
 import { verifyTrail } from '../../src/audit/verify';
 import { matchHistory, rebuildFromHistory } from '../../src/runtime/auditHistory';
 import { taskHistories } from '../../src/runtime/replay';
 import { FileAuditStore } from '../../src/stores/auditStore';
+import { approveWhenAsked, auditedWriter, scriptReadThenWrite } from '../support/auditedTask';
 import { eventually, Harness } from '../support/harness';
 import { recordHistory } from '../support/replayRecorder';
-
-const writer: AgentDefinition = {
-  name: 'test-audited-writer',
-  description: 'reads, then writes once approved',
-  instructions: 'Read, then write what you are asked to.',
-  tools: ['read_file', 'write_file'],
-};
 
 // the workers' audit directory starts as a regular file: every write to it fails until the test removes it
 const flakyDir = join('/tmp', `steward-audit-flaky-${process.pid}-${Date.now()}`);
@@ -26,26 +19,12 @@ const harness = new Harness({ config: { policy: { approval: { approvers: ['alice
 beforeAll(() => Promise.all([harness.start(), flaky.start()]));
 afterAll(() => Promise.all([harness.stop(), flaky.stop()]));
 
-async function approveWhenAsked(h: Harness, taskId: string): Promise<void> {
-  await eventually(async () => (await h.client.state(taskId)).pendingApproval, 'approval');
-  await h.client.decide(taskId, { identity: 'alice', decision: 'approve' });
-}
-
-function script(h: Harness, path: string): void {
-  h.writeWorkspaceFile('in.txt', 'hello');
-  h.mock.reply(
-    { tool: 'read_file', args: { path: 'in.txt' } },
-    { tool: 'write_file', args: { path, content: 'x' } },
-    { tool: 'finish', args: { result: `wrote ${path}` } },
-  );
-}
-
 const trusted = (h: Harness) => [{ id: h.auditKey.keyId, publicKey: h.auditKey.publicKey }];
 
 describe('the audit trail leaves Temporal, signed', () => {
   test('a task with an approval: its trail is in the store, signed when the approval is asked, at continue-as-new and at the end, and matches its history', async () => {
-    script(harness, 'audited.txt');
-    const spec = harness.spec(writer, { input: 'write audited.txt', limits: { stepsPerRun: 2 } });
+    scriptReadThenWrite(harness, 'audited.txt');
+    const spec = harness.spec(auditedWriter, { input: 'write audited.txt', limits: { stepsPerRun: 2 } });
     const handle = await harness.launch(spec);
     await approveWhenAsked(harness, spec.taskId);
     const result = await handle.result();
@@ -130,8 +109,8 @@ describe('the audit trail leaves Temporal, signed', () => {
 
   test('an audit store that is down loses nothing: the entries wait in the workflow and are written when it is back', async () => {
     writeFileSync(flakyDir, 'not a directory');
-    script(flaky, 'flaky.txt');
-    const spec = flaky.spec(writer, { input: 'write flaky.txt' });
+    scriptReadThenWrite(flaky, 'flaky.txt');
+    const spec = flaky.spec(auditedWriter, { input: 'write flaky.txt' });
     const handle = await flaky.launch(spec);
     await eventually(async () => (await flaky.client.state(spec.taskId)).pendingApproval, 'approval');
     // the export at the approval request failed; the failure itself is in the trail
