@@ -111,11 +111,7 @@ export class FrontDoor {
     taskId: string,
   ): Promise<{ entries: AuditEntry[]; verification: AuditVerification }> {
     demand(caller, 'read');
-    const [entries, stored] = await Promise.all([
-      taskCall(taskId, () => this.client.audit(taskId)),
-      this.client.auditStore?.read(taskId),
-    ]);
-    const heads = stored?.heads ?? [];
+    const { entries, heads } = await taskCall(taskId, () => this.client.trail(taskId));
     // a task that writes no audit store (or ran before it did) has no signed head: its chain alone
     if (heads.length === 0)
       return { entries, verification: { ...verifyAudit(entries), entries: entries.length } };

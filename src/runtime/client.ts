@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { AuditEntry } from '../audit/chain';
+import type { SignedHead } from '../audit/head';
 import {
   approvalToSign,
   cancelToSign,
@@ -133,13 +134,19 @@ export class StewardClient {
     }
   }
 
-  /**
-   * A task's whole audit trail: what the audit store holds, then the entries still in the workflow.
-   * Once Temporal has deleted the history, the store's part is all there is.
-   */
+  /** A task's whole audit trail (see `trail`). */
   async audit(taskId: string): Promise<AuditEntry[]> {
-    const [stored, pending] = await Promise.all([
-      this.auditStore ? this.auditStore.read(taskId).then((r) => r.entries) : [],
+    return (await this.trail(taskId)).entries;
+  }
+
+  /**
+   * A task's whole audit trail, read once: what the audit store holds, then the entries still in the
+   * workflow, and the signed heads. Once Temporal has deleted the history, the store's part is all
+   * there is.
+   */
+  async trail(taskId: string): Promise<{ entries: AuditEntry[]; heads: SignedHead[] }> {
+    const [{ entries: stored, heads }, pending] = await Promise.all([
+      this.auditStore ? this.auditStore.read(taskId) : { entries: [], heads: [] },
       this.handle(taskId)
         .query(auditQuery)
         .catch((err: unknown) => {
@@ -148,11 +155,11 @@ export class StewardClient {
         }),
     ]);
     if (!pending) {
-      if (stored.length) return stored;
+      if (stored.length) return { entries: stored, heads };
       throw new TaskNotFound(`no task ${taskId}`);
     }
     const last = stored.at(-1)?.seq ?? 0;
-    return [...stored, ...pending.filter((e) => e.seq > last)];
+    return { entries: [...stored, ...pending.filter((e) => e.seq > last)], heads };
   }
 
   async result(taskId: string): Promise<TaskResult> {

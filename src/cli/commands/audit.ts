@@ -1,5 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import type { AuditEntry } from '../../audit/chain';
+import type { SignedHead } from '../../audit/head';
 import { verifyTrail, type AuditKey, type TrailVerdict } from '../../audit/verify';
 import type { LoadedConfig } from '../../config/load';
 import { matchHistory, rebuildFromHistory, type HistoryMatch } from '../../runtime/auditHistory';
@@ -16,28 +17,29 @@ async function taskTrail(
   taskId: string,
 ): Promise<{ trail: Trail; session?: Session; running: boolean }> {
   const store = auditStoreFor(config);
-  const stored = store ? await store.read(taskId) : { entries: [], heads: [] };
   const session = await connect(config).catch(() => undefined);
-  let entries = stored.entries;
+  let trail = { entries: [] as AuditEntry[], heads: [] as SignedHead[] };
   let running = false;
   if (session) {
     try {
-      entries = await session.client.audit(taskId);
+      trail = await session.client.trail(taskId);
       const state = await session.client.state(taskId);
       running = state.status === 'running' || state.status === 'awaiting_approval';
     } catch {
       // the history is gone (or the server does not know the task): the store's part is the trail
+      if (trail.entries.length === 0 && store) trail = await store.read(taskId);
     }
   } else {
     note('no Temporal server answered: the trail is what the audit store holds');
+    if (store) trail = await store.read(taskId);
   }
-  if (entries.length === 0)
+  if (trail.entries.length === 0)
     throw new UsageError(`no audit trail for task ${taskId}`, {
       hint: store
         ? `looked in ${store.where} and on the Temporal server`
         : 'stores.audit is none in this config',
     });
-  return { trail: { taskId, entries, heads: stored.heads }, session, running };
+  return { trail: { taskId, ...trail }, session, running };
 }
 
 const short = (hash: string | undefined): string => (hash ? `${hash.slice(0, 12)}…` : '');
