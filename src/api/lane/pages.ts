@@ -288,6 +288,16 @@ export interface TaskView {
 }
 
 /** The live part of a task's page. */
+/** The audit's verdict: verified (and which key signed its head), or where and why it breaks. */
+function verdictHtml(v: AuditVerification): Html {
+  if (!v.ok) return html`<span class="verdict bad">does not verify</span> at entry ${v.seq}: ${v.reason}`;
+  const head = html`<span class="mono">${v.head.slice(0, 16)}…</span>`;
+  const signed = v.signed
+    ? html`, signed at entry ${v.signed.seq} by key <span class="mono">${v.signed.keyId}</span>`
+    : '';
+  return html`<span class="verdict ok">verified</span>: ${v.entries} entries, head ${head}${signed}`;
+}
+
 export function taskFragment(ctx: PageContext, view: TaskView): Html {
   const s = view.state;
   const final = s.status === 'completed' || s.status === 'stopped';
@@ -336,20 +346,7 @@ export function taskFragment(ctx: PageContext, view: TaskView): Html {
           : ''
       }
       <dt>Audit</dt>
-      <dd id="verdict">
-        ${
-          view.verdict.ok
-            ? html`<span class="verdict ok">verified</span>: ${view.verdict.entries} entries, head
-                <span class="mono">${view.verdict.head.slice(0, 16)}…</span>${
-                  view.verdict.signed
-                    ? html`, signed at entry ${view.verdict.signed.seq} by key
-                        <span class="mono">${view.verdict.signed.keyId}</span>`
-                    : ''
-                }`
-            : html`<span class="verdict bad">does not verify</span> at entry ${view.verdict.seq}:
-                ${view.verdict.reason}`
-        }
-      </dd>
+      <dd id="verdict">${verdictHtml(view.verdict)}</dd>
       ${
         view.temporalUiUrl
           ? html`<dt>Temporal</dt>
