@@ -7,7 +7,7 @@
 import { ed25519 } from '@noble/curves/ed25519';
 import { bytesToHex } from '@noble/hashes/utils';
 import { Client, Connection } from '@temporalio/client';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyFingerprint, publicKeyOf } from '../../src/audit/signing';
@@ -17,22 +17,9 @@ import { StewardClient } from '../../src/runtime/client';
 import { taskHistories } from '../../src/runtime/replay';
 import { FileAuditStore } from '../../src/stores/auditStore';
 import { eventually, testAddress, uniqueName } from '../support/harness';
+import { startWorkerProcess, stopWorkerProcesses } from '../support/workerChild';
 import { LedgerServer } from '../support/ledgerServer';
 import { chargeTwiceAgent } from '../support/slowCharge';
-
-function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--require', 'tsx/cjs', join(__dirname, '..', 'support', 'workerProcess.ts')],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('worker ready')) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
-  });
-}
 
 /** A worker's own signing key: its private half for the process, its public half for the verifier. */
 function workerKey(): { hex: string; trusted: { id: string; publicKey: string } } {
@@ -123,12 +110,7 @@ test('a worker killed mid-tool and replaced: the task has one unbroken, signed t
     );
     expect(rebuilt.map((e) => e.hash)).toEqual(entries.map((e) => e.hash));
   } finally {
-    for (const child of [first, second]) {
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((resolve) => child.once('exit', resolve));
-      }
-    }
+    await stopWorkerProcesses([first, second]);
     await connection.close();
     await ledger.stop();
   }

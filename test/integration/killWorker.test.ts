@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,25 +9,9 @@ import { ledgerId } from '../../src/activities/spend';
 import { committed, utcDay } from '../../src/policies/ledger';
 import { ledgerQuery } from '../../src/workflows/messages';
 import { eventually, testAddress, uniqueName } from '../support/harness';
+import { startWorkerProcess, stopWorkerProcesses } from '../support/workerChild';
 import { MockOpenAI } from '../support/mockOpenAI';
 import { answerAgent, chargeAgent } from '../support/slowCharge';
-
-function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--require', 'tsx/cjs', join(__dirname, '..', 'support', 'workerProcess.ts')],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('worker ready')) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
-  });
-}
 
 test('a worker killed with SIGKILL in the middle of a side-effecting tool is replaced, and the effect happens exactly once', async () => {
   const ledger = await new LedgerServer().start();
@@ -120,12 +104,7 @@ test('a worker killed between reserving spend and settling it loses no reservati
     expect(committed(state, utcDay(Date.now())).usd).toBeCloseTo(result.spendUsd, 9);
     expect(result.spendUsd).toBeCloseTo((100 * 1 + 50 * 2) / 1e6, 9);
   } finally {
-    for (const child of [first, second]) {
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((resolve) => child.once('exit', resolve));
-      }
-    }
+    await stopWorkerProcesses([first, second]);
     await connection.close();
     await mock.stop();
   }
