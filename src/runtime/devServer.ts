@@ -144,9 +144,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       // the group has gone already
     }
   };
-  let stderr = '';
+  // a Go panic says what went wrong first and then prints pages of stack: keep the start and the end
+  let stderrHead = '';
+  let stderrTail = '';
   child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
+    const text = chunk.toString();
+    if (stderrHead.length < 2000) stderrHead += text;
+    else stderrTail = (stderrTail + text).slice(-2000);
   });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -163,6 +167,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   } catch (err) {
     signalGroup('SIGKILL');
     await stop();
+    const stderr = stderrTail ? `${stderrHead.slice(0, 2000)}\n…\n${stderrTail}` : stderrHead;
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
   return {
