@@ -138,7 +138,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
       ),
     );
     const call = choice.message.tool_calls?.find((c) => c.type === 'function');
-    return {
+    return this.scrubbed({
       text: choice.message.content ?? undefined,
       toolCall:
         call && call.type === 'function'
@@ -150,7 +150,34 @@ export class OpenAICompatibleProvider implements ModelProvider {
       ...(typeof completion.id === 'string' && completion.id
         ? { responseId: boundedText(completion.id, 200) }
         : {}),
+    });
+  }
+
+  /**
+   * The answer with the key (and every other secret) scrubbed from each text in it, before anything
+   * stores it, logs it or feeds it back to the model; `redacted` names the fields that carried one.
+   */
+  private scrubbed(response: ModelResponse): ModelResponse {
+    const redacted: string[] = [];
+    const clean = (field: string, text: string | undefined): string | undefined => {
+      if (text === undefined) return undefined;
+      const out = this.redact(text);
+      if (out !== text) redacted.push(field);
+      return out;
     };
+    const { toolCall } = response;
+    const out: ModelResponse = {
+      ...response,
+      text: clean('text', response.text),
+      toolCall: toolCall && {
+        id: clean('toolCall.id', toolCall.id)!,
+        name: clean('toolCall.name', toolCall.name)!,
+        arguments: clean('toolCall.arguments', toolCall.arguments)!,
+      },
+      model: clean('model', response.model)!,
+      ...(response.responseId ? { responseId: clean('responseId', response.responseId) } : {}),
+    };
+    return redacted.length ? { ...out, redacted } : out;
   }
 
   private redact(text: string): string {

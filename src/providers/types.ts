@@ -47,6 +47,8 @@ export interface ModelResponse {
   model: string;
   /** The provider's id for this response (`chatcmpl-…`), when it gives one. */
   responseId?: string;
+  /** The fields a secret (the API key) was scrubbed from before the answer left the provider. */
+  redacted?: string[];
 }
 
 export interface ModelProvider {
