@@ -5,15 +5,19 @@ import { keyFingerprint } from './signing';
 import type { ChainHead } from './chain';
 
 /**
- * A signed chain head: the install's Ed25519 key signs `{taskId, seq, hash}`, so whoever holds the
- * public key can check that nobody changed, dropped or added an entry up to `seq` since. What is
- * signed is the UTF-8 of `headMessage` (canonical JSON), verifiable with `openssl pkeyutl -verify
- * -rawin` and the key in `publicKeyPem` (docs/audit.md shows how).
+ * A signed chain head: the install's Ed25519 key signs `{taskId, seq, hash, reason, signedAt}`
+ * (`audit-head/v2`), so whoever holds the public key can check that nobody changed, dropped or added
+ * an entry up to `seq` since, nor changed why or when the head was signed. What is signed is the UTF-8
+ * of `headMessage` (canonical JSON), verifiable with `openssl pkeyutl -verify -rawin` and the key in
+ * `publicKeyPem` (docs/audit.md shows how). A head without `steward` is an `audit-head/v1` head, which
+ * signed only `{taskId, seq, hash}`: it still verifies, and its reason and time are reported unsigned.
  */
 export interface SignedHead extends ChainHead {
   type: 'head';
+  /** `audit-head/v2`: reason and signedAt are signed. Absent: a v1 head, where they are not. */
+  steward?: typeof HEAD_V2;
   taskId: string;
-  /** When it was signed (wall clock of the signer, not part of what is signed). */
+  /** When it was signed (wall clock of the signer). */
   signedAt: string;
   /** Why it was signed: an approval, a continue-as-new, the end of the task, or a batch. */
   reason: string;
@@ -26,11 +30,29 @@ export interface SignedHead extends ChainHead {
   signature: string;
 }
 
+export const HEAD_V1 = 'audit-head/v1';
+export const HEAD_V2 = 'audit-head/v2';
+
+/** Whether a head's reason and signing time are covered by its signature (v2) or only stored beside it (v1). */
+export const signsReason = (head: Pick<SignedHead, 'steward'>): boolean => head.steward === HEAD_V2;
+
 const encoder = new TextEncoder();
 
-/** The exact text that is signed. */
-export function headMessage(taskId: string, head: ChainHead): string {
-  return canonicalJson({ steward: 'audit-head/v1', taskId, seq: head.seq, hash: head.hash });
+/**
+ * The exact text that is signed: for a v2 head (`steward: audit-head/v2`) its task, position, reason
+ * and time; for a v1 head (no `steward`) only its task and position.
+ */
+export function headMessage(
+  taskId: string,
+  head: ChainHead & Partial<Pick<SignedHead, 'steward' | 'reason' | 'signedAt'>>,
+): string {
+  if (head.steward === undefined)
+    return canonicalJson({ steward: HEAD_V1, taskId, seq: head.seq, hash: head.hash });
+  if (head.steward !== HEAD_V2) throw new TypeError(`unknown head format ${String(head.steward)}`);
+  if (typeof head.reason !== 'string' || typeof head.signedAt !== 'string')
+    throw new TypeError(`an ${HEAD_V2} head needs its reason and signedAt`);
+  const { seq, hash, reason, signedAt } = head;
+  return canonicalJson({ steward: HEAD_V2, taskId, seq, hash, reason, signedAt });
 }
 
 /** SPKI DER of an Ed25519 key is this fixed 12-byte prefix followed by the 32 raw bytes (RFC 8410). */
@@ -60,9 +82,11 @@ export function signHead(
   reason: string,
   signedAt: string,
 ): SignedHead {
-  const sig = ed25519.sign(encoder.encode(headMessage(taskId, head)), key.privateKey);
+  const signed = { steward: HEAD_V2, seq: head.seq, hash: head.hash, reason, signedAt } as const;
+  const sig = ed25519.sign(encoder.encode(headMessage(taskId, signed)), key.privateKey);
   return {
     type: 'head',
+    steward: HEAD_V2,
     taskId,
     seq: head.seq,
     hash: head.hash,

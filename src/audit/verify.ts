@@ -1,5 +1,5 @@
 import { AUDIT_SCHEMA, GENESIS, verifyAudit, type AuditEntry } from './chain';
-import { checkHeadSignature, type SignedHead } from './head';
+import { checkHeadSignature, signsReason, type SignedHead } from './head';
 import { keyFingerprint } from './signing';
 
 /** A public key whose signed heads are accepted. */
@@ -12,8 +12,18 @@ export interface TrailVerdict {
   ok: boolean;
   taskId: string;
   entries: number;
-  /** The last signed head that checked out, and whose key signed it. */
-  signed?: { seq: number; keyId: string; fingerprint: string; reason: string };
+  /**
+   * The last signed head that checked out, and whose key signed it. `reasonSigned` is false for an
+   * `audit-head/v1` head: its reason and time are stored beside the signature, not under it.
+   */
+  signed?: {
+    seq: number;
+    keyId: string;
+    fingerprint: string;
+    reason: string;
+    signedAt: string;
+    reasonSigned: boolean;
+  };
   /** The trail ends with the task's end (task.completed / task.stopped). */
   complete: boolean;
   /** The first thing wrong: the entry (seq) or head, and why. */
@@ -99,6 +109,8 @@ export function verifyTrail(input: {
         keyId: head.keyId,
         fingerprint: keyFingerprint(key.publicKey),
         reason: head.reason,
+        signedAt: head.signedAt,
+        reasonSigned: signsReason(head),
       };
   }
   if (!signed) return verdict({ seq: last!.seq, reason: 'no signed head covers the trail' });

@@ -87,6 +87,8 @@ describe('verifying a trail', () => {
         keyId: install.keyId,
         fingerprint: keyFingerprint(install.publicKey),
         reason: 'task completed',
+        signedAt: '2026-01-01T00:00:04.500Z',
+        reasonSigned: true,
       },
       complete: true,
       notes: [],

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import type { AuditEntry } from '../../audit/chain';
-import type { SignedHead } from '../../audit/head';
+import { signsReason, type SignedHead } from '../../audit/head';
 import { verifyTrail, type AuditKey, type TrailVerdict } from '../../audit/verify';
 import type { LoadedConfig } from '../../config/load';
 import { matchHistory, rebuildFromHistory, type HistoryMatch } from '../../runtime/auditHistory';
@@ -120,7 +120,10 @@ function verdictLines(verdict: TrailVerdict, history?: HistoryMatch, historyNote
   lines.push(`${ok ? 'VERIFIED' : 'NOT VERIFIED'}: task ${verdict.taskId}, ${verdict.entries} entries`);
   if (verdict.signed)
     lines.push(
-      `  signed head at entry ${verdict.signed.seq} by key ${verdict.signed.keyId} (fingerprint ${verdict.signed.fingerprint}), at ${verdict.signed.reason}`,
+      verdict.signed.reasonSigned
+        ? `  signed head at entry ${verdict.signed.seq} by key ${verdict.signed.keyId} (fingerprint ${verdict.signed.fingerprint}), at ${verdict.signed.reason}, ${verdict.signed.signedAt}`
+        : // an audit-head/v1 head: its reason and time could have been edited without breaking it
+          `  signed head at entry ${verdict.signed.seq} by key ${verdict.signed.keyId} (fingerprint ${verdict.signed.fingerprint}); unsigned (audit-head/v1): reason ${JSON.stringify(verdict.signed.reason)}, time ${JSON.stringify(verdict.signed.signedAt)}`,
     );
   lines.push(
     `  chain: ${verdict.firstBad ? `broken at entry ${verdict.firstBad.seq}: ${verdict.firstBad.reason}` : 'every hash and link holds'}`,
@@ -275,7 +278,7 @@ export const audit = defineCommand({
       );
       say(
         head
-          ? `signed head: entry ${head.seq} by ${head.keyId} (fingerprint ${head.fingerprint}) at ${head.reason}`
+          ? `signed head: entry ${head.seq} by ${head.keyId} (fingerprint ${head.fingerprint}) at ${head.reason}${signsReason(head) ? '' : ' (reason unsigned: audit-head/v1)'}`
           : 'signed head: none yet',
       );
       for (const e of trail.entries) say(entryLine(e));
