@@ -16,6 +16,7 @@ export class CanonicalJsonError extends TypeError {}
  * JSON.stringify; values nested deeper than `maxDepth` or encoding to more than `maxChars` characters
  * are refused. A lone surrogate in a string is written as a `\udxxx` escape, as JSON.stringify does,
  * where RFC 8785 (I-JSON) would refuse it; changing that would change the hashes of existing audits.
+ * New entries hold none: `appendAudit` replaces each with U+FFFD before hashing (`wellFormed`).
  *
  * `maxChars` counts the characters of the strings, numbers, literals and keys written (not the
  * brackets, commas and colons between them). The encoder is written for speed (verifying a trail

@@ -110,13 +110,43 @@ export function hashEntry(
   return sha(canonicalJson(hashed));
 }
 
-/** Appends one event to the chain after `head`. */
+/** A lone surrogate: a high one not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const MAY_HAVE_SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * `value` with every lone surrogate in its strings and keys replaced by U+FFFD. RFC 8785 (I-JSON)
+ * has no encoding for one, so a trail holding one could be checked by Steward alone; replaced at the
+ * trail's front door, every entry is valid I-JSON and any JCS library re-computes its hash. Values
+ * without one are returned as they are (no copy).
+ */
+export function wellFormed<T>(value: T, depth = 0): T {
+  if (typeof value === 'string')
+    return (MAY_HAVE_SURROGATE.test(value) ? value.replace(LONE_SURROGATE, '\ufffd') : value) as T;
+  // deeper than canonicalJson encodes: left for it to refuse, as before
+  if (typeof value !== 'object' || value === null || depth > 64) return value;
+  if (Array.isArray(value)) {
+    const items = value.map((v: unknown) => wellFormed(v, depth + 1));
+    return (items.some((v, i) => v !== value[i]) ? items : value) as T;
+  }
+  let changed = false;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const key = wellFormed(k);
+    const item = wellFormed(v, depth + 1);
+    if (key !== k || item !== v) changed = true;
+    out[key] = item;
+  }
+  return (changed ? out : value) as T;
+}
+
+/** Appends one event to the chain after `head`; its strings are made well-formed Unicode first. */
 export function appendAudit(head: ChainHead, taskId: string, event: AuditEvent): AuditEntry {
   const entry: Omit<AuditEntry, 'hash'> = {
     v: AUDIT_SCHEMA,
     taskId,
     seq: head.seq + 1,
-    ...event,
+    ...wellFormed(event),
     prevHash: head.hash,
   };
   return { ...entry, hash: hashEntry(entry) };
