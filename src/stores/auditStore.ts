@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -74,10 +75,30 @@ export function newEntriesAfter(
   return fresh;
 }
 
-/** A task id as a file name: itself when plain, else a digest (ids may hold `/` or `..`). */
+/**
+ * A task id as a file name, one to one: the id itself when it is lower-case letters, digits, `_` and
+ * `-` (no `.`, so no name is another's `.heads`, and no two names differ only in case, for
+ * case-insensitive file systems); any other id is a readable prefix, a `.` and the whole sha256 of
+ * the id, which no plain name has and no other id shares.
+ */
 export function taskFileName(taskId: string): string {
-  if (/^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,119}$/.test(taskId)) return taskId;
-  return `task-${createHash('sha256').update(taskId).digest('hex').slice(0, 32)}`;
+  if (/^[a-z0-9_-]{1,120}$/.test(taskId)) return taskId;
+  const prefix = taskId
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '_')
+    .slice(0, 40);
+  return `${prefix}.${createHash('sha256').update(taskId).digest('hex')}`;
+}
+
+/**
+ * The name a task's files had before 0.2 (ids with `.`, `:` or capitals kept as they were), when it
+ * differs from today's and cannot be another task's file: an id ending `.heads` named the heads file of
+ * the id without it, and `task-<32 hex>` was the digest name of other ids.
+ */
+export function legacyTaskFileName(taskId: string): string | undefined {
+  if (!/^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,119}$/.test(taskId)) return undefined; // was a digest: unreadable now
+  if (/\.heads$/.test(taskId) || /^task-[0-9a-f]{32}$/.test(taskId)) return undefined;
+  return taskId === taskFileName(taskId) ? undefined : taskId;
 }
 
 /**
@@ -92,9 +113,20 @@ export class FileAuditStore implements AuditStore {
     this.where = dir;
   }
 
+  /**
+   * The task's files: today's names, or the names of before 0.2 when only those exist (a trail
+   * written by an older version is read, and appended to, where it is).
+   */
   private paths(taskId: string): { entries: string; heads: string } {
-    const name = taskFileName(taskId);
-    return { entries: join(this.dir, `${name}.jsonl`), heads: join(this.dir, `${name}.heads.jsonl`) };
+    const at = (name: string) => ({
+      entries: join(this.dir, `${name}.jsonl`),
+      heads: join(this.dir, `${name}.heads.jsonl`),
+    });
+    const current = at(taskFileName(taskId));
+    const legacyName = legacyTaskFileName(taskId);
+    if (!legacyName || existsSync(current.entries) || existsSync(current.heads)) return current;
+    const legacy = at(legacyName);
+    return existsSync(legacy.entries) ? legacy : current;
   }
 
   async append(taskId: string, entries: AuditEntry[]): Promise<void> {
