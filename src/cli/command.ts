@@ -43,7 +43,10 @@ export type OptionValues<O extends OptionSpecs> = {
 /** Options every command takes. */
 export const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
-  debug: { type: 'boolean', description: 'print the stack trace of an error' },
+  debug: {
+    type: 'boolean',
+    description: "print an error's stack trace and the workflow bundler's report (or STEWARD_DEBUG=1)",
+  },
 } as const satisfies OptionSpecs;
 
 export interface CommandInput<O extends OptionSpecs> {

@@ -35,6 +35,8 @@ export function usage(): string {
 /** Runs the command line; returns the exit code (2 for a command line that is wrong) and never throws. */
 export async function main(argv: string[]): Promise<number> {
   const debug = wantsDebug(argv);
+  // the rest of the process (the workflow bundler's report, say) reads it from there
+  if (debug) process.env.STEWARD_DEBUG = '1';
   try {
     return await dispatch(argv);
   } catch (err) {
@@ -75,9 +77,10 @@ function leadingFlags(argv: string[]): string[] {
   return name < 0 ? argv : argv.slice(0, name);
 }
 
-/** --debug, before the command's name or after it (but not after a `--`). */
+/** --debug, before the command's name or after it (but not after a `--`), or STEWARD_DEBUG=1. */
 function wantsDebug(argv: string[]): boolean {
   const end = argv.indexOf('--');
+  if (['1', 'true'].includes(process.env.STEWARD_DEBUG ?? '')) return true;
   return (end < 0 ? argv : argv.slice(0, end)).includes('--debug');
 }
 

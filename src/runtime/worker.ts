@@ -1,4 +1,10 @@
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Worker,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import type { StepActivities, StewardActivities } from '../activities';
 import type { Telemetry } from './telemetry';
 
@@ -12,6 +18,7 @@ export async function bundleStewardWorkflows(
   options: Pick<Parameters<typeof bundleWorkflowCode>[0], 'logger' | 'workflowInterceptorModules'> = {},
 ): Promise<WorkflowBundle> {
   const { code } = await bundleWorkflowCode({
+    logger: bundlerLogger(),
     workflowsPath: require.resolve('../workflows'),
     preloadModules: [require.resolve('../workflows/preload')],
     webpackConfigHook: (config) => ({
@@ -21,6 +28,26 @@ export async function bundleStewardWorkflows(
     ...options,
   });
   return { code };
+}
+
+const ignore = (): void => undefined;
+
+/**
+ * Webpack's report (~17 lines on every `steward run` and `dev`) is for whoever debugs the bundling:
+ * shown with `--debug` or STEWARD_DEBUG=1; otherwise only warnings and errors.
+ */
+export function bundlerLogger(
+  debug = ['1', 'true'].includes(process.env.STEWARD_DEBUG ?? ''),
+): NonNullable<Parameters<typeof bundleWorkflowCode>[0]['logger']> {
+  if (debug) return new DefaultLogger('INFO');
+  return {
+    trace: ignore,
+    debug: ignore,
+    info: ignore,
+    log: ignore,
+    warn: (message) => console.warn(message),
+    error: (message) => console.error(message),
+  };
 }
 
 export interface StewardWorkerOptions {

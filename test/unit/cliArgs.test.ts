@@ -117,7 +117,7 @@ test("a command's run receives its typed options and arguments", async () => {
       '  --count N    how many',
       '  --quiet      say less',
       '  -h, --help   show this help',
-      '  --debug      print the stack trace of an error',
+      "  --debug      print an error's stack trace and the workflow bundler's report (or STEWARD_DEBUG=1)",
     ].join('\n'),
   );
 });
