@@ -47,14 +47,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** `preferred` when it is free (the familiar 7233/8233 for `steward dev`), else any free port. */
-export async function portOrFree(preferred: number): Promise<number> {
-  return new Promise((resolve) => {
+/**
+ * `preferred` when it is free (the familiar 7233/8233 for `steward dev`), else any free port, which
+ * `onFallback` hears of: a person who expects the usual port must be told it moved.
+ */
+export async function portOrFree(preferred: number, onFallback?: (port: number) => void): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', () => resolve(freePort()));
-    server.listen(preferred, '127.0.0.1', () => server.close(() => resolve(preferred)));
+    server.once('error', () => resolve(false));
+    server.listen(preferred, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+  if (free) return preferred;
+  const port = await freePort();
+  onFallback?.(port);
+  return port;
 }
 
 export function devServerArgs(options: DevServerOptions & { port: number; uiPort: number }): string[] {

@@ -42,8 +42,8 @@ export const dev = defineCommand({
     process.on('SIGINT', listener).on('SIGTERM', listener);
     installTemporalRuntime(getLogger());
     const server = await startEmbeddedServer(config, {
-      port: portOption(options.port, 'port') ?? (await portOrFree(7233)),
-      uiPort: portOption(options['ui-port'], 'ui-port') ?? (await portOrFree(8233)),
+      port: portOption(options.port, 'port') ?? (await portOrFree(7233, moved(7233, 'the server'))),
+      uiPort: portOption(options['ui-port'], 'ui-port') ?? (await portOrFree(8233, moved(8233, 'the UI'))),
       report: note,
       exitOnSignal: false, // dev stops its workers first, below
     });
@@ -61,7 +61,9 @@ export const dev = defineCommand({
         logger: getLogger(),
         port:
           portOption(options['api-port'], 'api-port') ??
-          (config.api.port === 0 ? 0 : await portOrFree(config.api.port)),
+          (config.api.port === 0
+            ? 0
+            : await portOrFree(config.api.port, moved(config.api.port, 'the API and review lane'))),
         devUser: currentUser(),
       });
       say(`Steward API:     ${door.url}/v1 (OpenAPI: ${door.url}/openapi.json)`);
@@ -93,3 +95,8 @@ export const dev = defineCommand({
     return 0;
   },
 });
+
+/** Announces a default port that was taken: "port 7233 is taken; the server listens on 7234". */
+function moved(preferred: number, what: string): (port: number) => void {
+  return (port) => note(`port ${preferred} is taken; ${what} listens on ${port}`);
+}
