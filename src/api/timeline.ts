@@ -3,6 +3,7 @@
  * started and ended, and what it cost. Pure: the review lane draws it, tests check it.
  */
 import type { AuditEntry } from '../audit/chain';
+import { stepOfEntry } from '../shared/steps';
 
 export interface TimelineItem {
   seq: number;
@@ -50,7 +51,7 @@ export function timelineOf(entries: AuditEntry[]): Timeline {
     ) =>
       items.push({
         seq: entry.seq,
-        step: entry.step,
+        step: stepOfEntry(entry), // an approval's item is on the step it gates
         kind,
         label,
         where,

@@ -1,6 +1,7 @@
 import type { ModelFetchProgress } from '../weights';
 import type { AuditEntry } from '../audit/chain';
 import type { TaskSummary } from '../runtime/client';
+import { stepOfEntry, taskStepText } from '../shared/steps';
 import type { McpServerStatus } from '../tools/mcp/source';
 import type { TaskResult, TaskState } from '../workflows/contract';
 
@@ -16,7 +17,7 @@ export function uiLink(uiUrl: string | undefined, namespace: string, taskId: str
 export function progressLine(entry: AuditEntry, spendUsd: number): string | undefined {
   const d = entry.data as Record<string, string | number | undefined>;
   const at = (text: string) =>
-    `  step ${String(entry.step).padStart(2)}  ${text.padEnd(52)} ${usd(spendUsd)}`;
+    `  step ${String(stepOfEntry(entry)).padStart(2)}  ${text.padEnd(52)} ${usd(spendUsd)}`;
   switch (entry.kind) {
     case 'model.called':
       return at(`model: ${d.model} via ${d.provider}`);
@@ -41,14 +42,44 @@ export function approvalText(
   shownInput: unknown = state.pendingApproval!.action.input,
 ): string {
   const pending = state.pendingApproval!;
-  const input = JSON.stringify(shownInput, null, 2).split('\n').join('\n      ');
   return [
-    `  Approval needed (${pending.id}): ${pending.action.tool}`,
-    `      ${input}`,
+    `  Approval needed (${pending.id}): ${pending.action.tool} · step ${pending.step}`,
+    ...argumentLines(shownInput, '      '),
     `    approvers: ${pending.approvers.join(', ')} · quorum ${pending.quorum} · deadline ${pending.deadline}`,
     `    digest: ${pending.digest}`,
     ...(pending.binding ? [`    tool definition: sha256 ${pending.binding.definitionHash}`] : []),
   ].join('\n');
+}
+
+/**
+ * An action's arguments as a person reads them, like the review lane: one per line, and an argument
+ * that is text (a draft, a file's content) as its lines, indented under its name, not as a JSON
+ * string full of \n. Control characters are shown escaped, so a draft cannot move the cursor or
+ * recolour the terminal to make the prompt say something else; every line keeps the indent.
+ */
+export function argumentLines(input: unknown, indent: string): string[] {
+  const json = (value: unknown): string[] => (JSON.stringify(value, null, 2) ?? String(value)).split('\n');
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return json(input).map((l) => indent + l);
+  return Object.entries(input as Record<string, unknown>).flatMap(([key, value]) => {
+    const name = visible(key);
+    if (typeof value !== 'string') {
+      const [first, ...rest] = json(value);
+      return [`${indent}${name}: ${first}`, ...rest.map((l) => indent + l)];
+    }
+    const lines = visible(value).split('\n');
+    if (lines.length === 1) return [`${indent}${name}: ${lines[0]}`];
+    // the gutter shows where the text starts and ends, and that no line of it is the prompt's own
+    return [`${indent}${name}:`, ...lines.map((l) => `${indent}  │ ${l}`)];
+  });
+}
+
+/** Text with its control and bidirectional-override characters written as \u escapes (newlines, tabs kept). */
+function visible(text: string): string {
+  return text.replace(/\r\n/g, '\n').replace(
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** One line per MCP server (its tools, or why it is unavailable), then one per tool it does not offer. */
@@ -79,7 +110,7 @@ export function stateText(state: TaskState): string {
   const lines = [
     `task ${state.taskId} · agent ${state.agent} · for ${state.principal}`,
     `  status: ${state.status}${state.status === 'stopped' ? ` (${state.stopReason}: ${state.stopDetail})` : ''}`,
-    `  step: ${state.step} · spend: ${usd(state.spendUsd)} of ${usd(state.budgetUsd)} · data: ${state.dataClass}`,
+    `  step: ${taskStepText(state)} · spend: ${usd(state.spendUsd)} of ${usd(state.budgetUsd)} · data: ${state.dataClass}`,
     `  started: ${state.startedAt} · deadline: ${state.deadline}`,
   ];
   if (state.current) lines.push(`  now: ${state.current}`);

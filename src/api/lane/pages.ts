@@ -4,6 +4,7 @@
  */
 import type { AuditVerification } from '../actions';
 import type { ApprovalRequest } from '../../policies/approval';
+import { taskStepText } from '../../shared/steps';
 import type { TaskState } from '../../workflows/contract';
 import type { Caller } from '../auth';
 import type { PendingApproval, TaskRow } from '../tasks';
@@ -326,7 +327,7 @@ export function taskFragment(ctx: PageContext, view: TaskView): Html {
       <dt>On behalf of</dt>
       <dd>${s.principal}</dd>
       <dt>Step</dt>
-      <dd>${s.step}${s.current ? html` · now: ${s.current}` : ''}</dd>
+      <dd>${taskStepText(s)}${s.current ? html` · now: ${s.current}` : ''}</dd>
       <dt>Spend</dt>
       <dd>${usd(s.spendUsd)} of ${usd(s.budgetUsd)}</dd>
       <dt>Data class</dt>

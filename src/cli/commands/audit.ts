@@ -8,6 +8,7 @@ import { exportTrail, keyArgument, lastHead, readTrailFile, type Trail } from '.
 import { auditKeys, auditStoreFor } from '../../runtime/localStack';
 import { HistoryNotFound, taskHistories } from '../../runtime/replay';
 import { nodeSha256Hex } from '../../runtime/sha256';
+import { stepOfEntry } from '../../shared/steps';
 import { defineCommand, note, say, UsageError } from '../command';
 import { connect, type Session } from '../session';
 
@@ -111,7 +112,7 @@ export function entryLine(e: AuditEntry): string {
       if (text !== '{}') parts.push(text.length > 160 ? `${text.slice(0, 160)}…` : text);
     }
   }
-  return `${String(e.seq).padStart(4)}  ${time}  step ${String(e.step).padEnd(3)} ${e.kind.padEnd(20)} ${parts.join(' · ')}`;
+  return `${String(e.seq).padStart(4)}  ${time}  step ${String(stepOfEntry(e)).padEnd(3)} ${e.kind.padEnd(20)} ${parts.join(' · ')}`;
 }
 
 function verdictLines(verdict: TrailVerdict, history?: HistoryMatch, historyNote?: string): string[] {
