@@ -10,6 +10,8 @@ const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 module.exports = {
   transform,
   globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
+  // fails the run when a test leaves a temporary directory behind (test/support/tempDirCheck.js)
+  reporters: ['default', '<rootDir>/test/support/tempDirCheck.js'],
   projects: [
     {
       displayName: 'unit',

@@ -1,6 +1,6 @@
 import type { Logger as TemporalLogger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -14,6 +14,7 @@ import { failureOf } from '../support/failures';
 
 const silent: TemporalLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 const dir = mkdtempSync(join(tmpdir(), 'steward-scope-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const workspace = join(dir, 'workspace');
 const tools = () => new ToolRegistry().register(...builtinTools({ workspace, httpAllowlist: [] }));
 const deps = {

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,6 +12,7 @@ import { chain } from '../support/auditChain';
 describe('FileAuditStore: append-only, idempotent by seq', () => {
   const dir = mkdtempSync(join(tmpdir(), 'audit-store-'));
   const store = new FileAuditStore(dir);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('the same batch twice is stored once; a later batch that overlaps stores only what is new', async () => {
     const entries = chain('twice', 5);

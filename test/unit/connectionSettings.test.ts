@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectionSettings, TemporalProfileError, temporalProfile } from '../../src/runtime/connection';
 import { redactSecrets } from '../../src/shared/secrets';
 
 const dir = mkdtempSync(join(tmpdir(), 'steward-profile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const toml = (name: string, text: string): string => {
   const file = join(dir, name);
   writeFileSync(file, text);

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentRegistry } from '../../src/agents';
@@ -21,6 +21,7 @@ import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry } from '../../src/tools/registry';
 
 const dir = mkdtempSync(join(tmpdir(), 'steward-policyfile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 export const EXAMPLE_POLICY = `
 version: 1

@@ -1,5 +1,5 @@
 import { ed25519 } from '@noble/curves/ed25519';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -80,5 +80,6 @@ describe('the install key', () => {
     expect(ensureInstallKey(dir)).toEqual(made);
     expect(loadInstallKey(dir)).toEqual(made);
     expect(made.keyId).toBe(`install-${keyFingerprint(made.publicKey)}`);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentRegistry } from '../../src/agents';
@@ -10,6 +10,7 @@ import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry } from '../../src/tools/registry';
 
 const dir = mkdtempSync(join(tmpdir(), 'steward-taskspec-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tools = () => new ToolRegistry().register(...builtinTools({ workspace: dir, httpAllowlist: [] }));
 const config = () =>
   parseConfig(

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load';
@@ -74,7 +74,8 @@ describe('telemetry config', () => {
 
   test('off costs nothing: a process that runs the worker code with traces off loads no OpenTelemetry module', () => {
     const src = resolve(__dirname, '../../src');
-    const script = join(mkdtempSync(join(tmpdir(), 'steward-off-')), 'off.ts');
+    const scratch = mkdtempSync(join(tmpdir(), 'steward-off-'));
+    const script = join(scratch, 'off.ts');
     writeFileSync(
       script,
       `import { createActivities } from ${JSON.stringify(`${src}/activities`)};
@@ -91,7 +92,12 @@ describe('telemetry config', () => {
     const env = { ...process.env };
     for (const name of ENV) delete env[name];
     const tsx = resolve(__dirname, '../../node_modules/.bin/tsx');
-    const out = execFileSync(tsx, [script], { env, encoding: 'utf8', timeout: 60_000 });
+    let out: string;
+    try {
+      out = execFileSync(tsx, [script], { env, encoding: 'utf8', timeout: 60_000 });
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
     expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ telemetry: null, loaded: [] });
   });
 
