@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBlobRef, type BlobRef } from '../shared/types';
-import { failure, ErrorTypes } from '../errors';
+import { failure, ErrorTypes, StewardError } from '../errors';
+import { MAX_NESTING } from '../shared/depth';
 
 /** Values larger than this live in the blob store; history keeps their hash (well under 2 MB). */
 export const BLOB_THRESHOLD_BYTES = 64 * 1024;
@@ -54,6 +55,24 @@ export class LocalDirectoryBackend implements BlobBackend {
       return undefined;
     }
   }
+}
+
+/**
+ * A value nested deeper than MAX_NESTING levels: the store's walks recurse, so they refuse such a
+ * value by name instead of overflowing the stack (a start input 100,000 levels deep was a 500).
+ */
+export class ValueTooDeep extends StewardError {
+  constructor() {
+    super(
+      `value is nested deeper than ${MAX_NESTING} levels of arrays and objects (the limit is ${MAX_NESTING})`,
+    );
+  }
+}
+
+/** `depth`, checked: a container at the limit is one level too many. */
+function deeper(depth: number): number {
+  if (depth >= MAX_NESTING) throw new ValueTooDeep();
+  return depth + 1;
 }
 
 function checkedHash(hash: string): string {
@@ -115,28 +134,41 @@ export class BlobStore {
    * still over the threshold, the whole value does.
    */
   async externalize(value: unknown, threshold = BLOB_THRESHOLD_BYTES): Promise<unknown> {
-    const walk = async (v: unknown): Promise<unknown> => {
+    const walk = async (v: unknown, depth: number): Promise<unknown> => {
       if (typeof v === 'string') return Buffer.byteLength(v) > threshold ? this.putValue(v) : v;
-      if (Array.isArray(v)) return Promise.all(v.map(walk));
+      if (Array.isArray(v)) {
+        const next = deeper(depth);
+        return Promise.all(v.map((x) => walk(x, next)));
+      }
       if (v && typeof v === 'object' && !isBlobRef(v)) {
+        const next = deeper(depth);
         const entries = await Promise.all(
-          Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const),
+          Object.entries(v).map(async ([k, x]) => [k, await walk(x, next)] as const),
         );
         return Object.fromEntries(entries);
       }
       return v;
     };
-    const out = await walk(value);
+    const out = await walk(value, 0);
     return Buffer.byteLength(JSON.stringify(out) ?? '') > threshold ? this.putValue(out) : out;
   }
 
   /** Replaces every blob reference in a value by the value it stands for. */
   async resolve(value: unknown): Promise<unknown> {
-    if (isBlobRef(value)) return this.resolve(await this.getValue(value));
-    if (Array.isArray(value)) return Promise.all(value.map((v) => this.resolve(v)));
+    return this.resolveAt(value, 0);
+  }
+
+  /** `depth` counts across blobs too: a blob's content continues the value that refers to it. */
+  private async resolveAt(value: unknown, depth: number): Promise<unknown> {
+    if (isBlobRef(value)) return this.resolveAt(await this.getValue(value), depth);
+    if (Array.isArray(value)) {
+      const next = deeper(depth);
+      return Promise.all(value.map((v) => this.resolveAt(v, next)));
+    }
     if (value && typeof value === 'object') {
+      const next = deeper(depth);
       const entries = await Promise.all(
-        Object.entries(value).map(async ([k, v]) => [k, await this.resolve(v)] as const),
+        Object.entries(value).map(async ([k, v]) => [k, await this.resolveAt(v, next)] as const),
       );
       return Object.fromEntries(entries);
     }

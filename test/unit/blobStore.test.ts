@@ -218,3 +218,35 @@ describe('externalize and resolve', () => {
     expect(BLOB_THRESHOLD_BYTES).toBeGreaterThan(0);
   });
 });
+
+describe('deep values', () => {
+  /** `[[[…]]]` nested `levels` deep, built without recursion. */
+  const nested = (levels: number, leaf: unknown = 'x'): unknown => {
+    let v = leaf;
+    for (let i = 0; i < levels; i++) v = [v];
+    return v;
+  };
+
+  test('a value 100,000 levels deep is refused by name, not a stack overflow', async () => {
+    const deep = nested(100_000);
+    await expect(store.externalize(deep)).rejects.toThrow(/nested deeper than 64 levels/);
+    await expect(store.resolve(deep)).rejects.toThrow(/nested deeper than 64 levels/);
+    await expect(store.externalize(deep)).rejects.not.toBeInstanceOf(RangeError);
+  });
+
+  test('64 levels are walked as before; 65 are refused', async () => {
+    const long = 'y'.repeat(BLOB_THRESHOLD_BYTES + 1);
+    const out = await store.externalize(nested(63, { text: long }));
+    let inner: unknown = out;
+    for (let i = 0; i < 63; i++) inner = (inner as unknown[])[0];
+    expect(isBlobRef((inner as { text: unknown }).text)).toBe(true);
+    expect(await store.resolve(out)).toEqual(nested(63, { text: long }));
+    await expect(store.externalize(nested(65))).rejects.toThrow(/the limit is 64/);
+  });
+
+  test('depth counts across blobs: a blob does not restart the count', async () => {
+    const ref = await store.putValue(nested(40));
+    await expect(store.resolve(nested(30, ref))).rejects.toThrow(/nested deeper than 64 levels/);
+    expect(await store.resolve(nested(20, ref))).toEqual(nested(60));
+  });
+});
