@@ -89,6 +89,7 @@ export function createAuthenticator(
     byHash.set(t.sha256, { identity: t.identity, roles: [...t.roles], via: t.via ?? 'token' });
   const oidc = api.oidc;
   const keys = oidc ? createRemoteJWKSet(new URL(oidc.jwksUrl), { timeoutDuration: 5000 }) : undefined;
+  const prefix = oidc ? oidcIdentityPrefix(oidc) : '';
 
   async function verifyJwt(jwt: string): Promise<Caller> {
     let payload: JWTPayload;
@@ -103,9 +104,10 @@ export function createAuthenticator(
     } catch (err) {
       throw new ApiError('unauthorized', `the token was not accepted: ${jwtProblem(err)}`);
     }
-    const identity = payload[oidc!.identityClaim];
+    const claim = payload[oidc!.identityClaim];
+    const identity = typeof claim === 'string' ? `${prefix}${claim}` : undefined;
     // eslint-disable-next-line no-control-regex
-    if (typeof identity !== 'string' || !/^[^\u0000-\u001f\u007f'"\\]{1,200}$/.test(identity))
+    if (!claim || !identity || !/^[^\u0000-\u001f\u007f'"\\]{1,200}$/.test(identity))
       throw new ApiError('unauthorized', `the token's ${oidc!.identityClaim} claim is not a usable identity`);
     const claimed = payload[oidc!.rolesClaim];
     const roles = (
@@ -127,6 +129,15 @@ export function createAuthenticator(
       throw new ApiError('unauthorized', 'the token is not known');
     },
   };
+}
+
+/**
+ * What an issuer's identities begin with: the configured `identityPrefix`, or `oidc:<issuer host>/`.
+ * An issuer's `sub: root` is `oidc:id.example.com/root`, never the local user `root` (the default
+ * approver) nor a token's identity: a JWT names someone only inside its issuer's namespace.
+ */
+export function oidcIdentityPrefix(oidc: { issuer: string; identityPrefix?: string }): string {
+  return oidc.identityPrefix ?? `oidc:${new URL(oidc.issuer).host}/`;
 }
 
 function jwtProblem(err: unknown): string {

@@ -56,6 +56,19 @@ export const oidcSchema = z
     jwksUrl: secureUrl(),
     /** The claim that names the caller. */
     identityClaim: z.string().min(1).max(100).default('sub'),
+    /**
+     * What the issuer's identities begin with, so none can equal a local one (the OS user `root`, a
+     * token's `alice`): `oidc:<issuer host>/` by default. It holds a ':', which no OS user name does.
+     */
+    identityPrefix: z
+      .string()
+      .min(2)
+      .max(100)
+      .regex(
+        /^[A-Za-z0-9._-]*:[A-Za-z0-9._:/@-]*$/,
+        "expected a prefix with a ':', such as idp: or oidc:id.example.com/",
+      )
+      .optional(),
     /** The claim that lists the caller's roles (an array, or one space-separated string). */
     rolesClaim: z.string().min(1).max(100).default('roles'),
     /** Accepted clock skew between this machine and the issuer. */

@@ -464,7 +464,9 @@ describe('OIDC: JWTs verified against the issuer’s keys', () => {
     const token = await jwt({ email: 'dana@example.com', groups: ['approver', 'reviewer'] });
     const res = await oidcDoor.call('GET', '/v1/me', { authorization: `Bearer ${token}` });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ identity: 'dana@example.com', roles: ['approver', 'reviewer'], via: 'oidc' });
+    // the issuer's identities live in its own namespace: oidc:<issuer host>/<claim>
+    const dana = `oidc:${new URL(issuer).host}/dana@example.com`;
+    expect(res.body).toEqual({ identity: dana, roles: ['approver', 'reviewer'], via: 'oidc' });
     // its roles decide what it may do
     const start = await oidcDoor.call('POST', '/v1/tasks', {
       authorization: `Bearer ${token}`,
@@ -473,6 +475,28 @@ describe('OIDC: JWTs verified against the issuer’s keys', () => {
     expect(start.status).toBe(403);
     // configured tokens still work beside OIDC
     expect((await oidcDoor.call('GET', '/v1/me', { as: 'carol' })).body.identity).toBe('carol');
+  });
+
+  test('a JWT naming a local identity (root, alice) is not that identity: it cannot decide for them', async () => {
+    const host = new URL(issuer).host;
+    const root = await jwt({ email: 'root', groups: ['admin'] });
+    const me = await oidcDoor.call('GET', '/v1/me', { authorization: `Bearer ${root}` });
+    expect(me.body).toEqual({ identity: `oidc:${host}/root`, roles: ['admin'], via: 'oidc' });
+    // alice is the policy's approver; a JWT whose claim says alice is someone else
+    const started = await startWrite('api/oidc-alice.txt', 'not by a JWT');
+    const pending = await pendingFor(started.taskId);
+    const fake = await jwt({ email: 'alice', groups: ['approver'] });
+    const inbox = await oidcDoor.call('GET', '/v1/approvals?pageSize=200', {
+      authorization: `Bearer ${fake}`,
+    });
+    expect(inbox.body.approvals.map((a: { taskId: string }) => a.taskId)).not.toContain(started.taskId);
+    const decided = await oidcDoor.call('POST', `/v1/tasks/${started.taskId}/decision`, {
+      authorization: `Bearer ${fake}`,
+      body: { decision: 'approve', approvalId: pending.id, digest: pending.digest },
+    });
+    expect(decided.status).toBe(403);
+    expect(decided.body.error.message).toMatch(new RegExp(`oidc:${host}/alice may not approve`));
+    await door.call('POST', `/v1/tasks/${started.taskId}/cancel`, { as: 'bob', body: {} });
   });
 
   test('a JWT signed by another key, for another audience or issuer, or expired, is refused', async () => {

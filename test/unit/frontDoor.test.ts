@@ -1,5 +1,5 @@
 /** The front door's pure parts: escaping, the timeline read from an audit trail, token checks, the config section. */
-import { createAuthenticator, newToken, sha256Hex } from '../../src/api/auth';
+import { createAuthenticator, newToken, oidcIdentityPrefix, sha256Hex } from '../../src/api/auth';
 import { escapeHtml, html } from '../../src/api/lane/html';
 import { timelineOf } from '../../src/api/timeline';
 import { appendAudit, GENESIS_HASH, type AuditEntry } from '../../src/audit/chain';
@@ -108,6 +108,15 @@ test('the api section: numbers bounded, URLs checked, tokens stored as sha256', 
   expect(problems({ oidc })[0]).toMatch(/^oidc\.issuer: expected an https URL/);
   expect(problems({ oidc: { ...oidc, issuer: 'http://127.0.0.1:9000' } })).toEqual([]);
   expect(problems({ oidc: { ...oidc, issuer: 'https://u:p@idp.example.com' } })[0]).toMatch(/credentials/);
+  // an issuer's identities are namespaced: a prefix without ':' could equal a local user's name
+  const issuer = 'https://idp.example.com/realms/x';
+  expect(oidcIdentityPrefix({ issuer })).toBe('oidc:idp.example.com/');
+  expect(oidcIdentityPrefix({ issuer, identityPrefix: 'corp:' })).toBe('corp:');
+  expect(problems({ oidc: { ...oidc, issuer, identityPrefix: 'corp:' } })).toEqual([]);
+  expect(problems({ oidc: { ...oidc, issuer, identityPrefix: 'corp-' } })[0]).toMatch(
+    /^oidc\.identityPrefix: expected a prefix with a ':'/,
+  );
+  expect(problems({ oidc: { ...oidc, issuer, identityPrefix: '' } })[0]).toMatch(/^oidc\.identityPrefix: /);
   const sha = 'a'.repeat(64);
   expect(
     problems({
