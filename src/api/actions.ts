@@ -111,7 +111,7 @@ export class FrontDoor {
     taskId: string,
   ): Promise<{ entries: AuditEntry[]; verification: AuditVerification }> {
     demand(caller, 'read');
-    const { entries, heads } = await taskCall(taskId, () => this.client.trail(taskId));
+    const { entries, heads } = await taskCall(taskId, () => this.client.trail(taskId), this.client.client);
     // a task that writes no audit store (or ran before it did) has no signed head: its chain alone
     if (heads.length === 0)
       return { entries, verification: { ...verifyAudit(entries), entries: entries.length } };

@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   forbidden: 403,
   invalid_request: 400,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   body_too_large: 413,
   unsupported_media_type: 415,

@@ -15,11 +15,26 @@ interface Operation {
   body?: z.ZodType;
   answer: z.ZodType;
   status?: number;
+  /** The errors this route can answer besides 401, 429 and 500, which every route can. */
+  errors: ErrorStatus[];
 }
+
+type ErrorStatus = 400 | 403 | 404 | 409 | 413 | 415 | 503;
+
+/** A route about one task: it may not exist (404), or have ended or refused (409). */
+const TASK = [400, 403, 404, 409, 503] as ErrorStatus[];
+const BODY = [413, 415] as ErrorStatus[];
 
 /** Every route of the JSON API, as the server registers it. */
 export const OPERATIONS: Operation[] = [
-  { method: 'get', path: '/v1/me', summary: 'Who the token is for', role: 'any', answer: s.meSchema },
+  {
+    method: 'get',
+    path: '/v1/me',
+    summary: 'Who the token is for',
+    role: 'any',
+    answer: s.meSchema,
+    errors: [],
+  },
   {
     method: 'post',
     path: '/v1/tasks',
@@ -28,6 +43,7 @@ export const OPERATIONS: Operation[] = [
     body: s.startTaskBodySchema,
     answer: s.startAnswerSchema,
     status: 201,
+    errors: [400, 403, 409, ...BODY, 503],
   },
   {
     method: 'get',
@@ -36,6 +52,7 @@ export const OPERATIONS: Operation[] = [
     role: 'viewer',
     query: s.listTasksQuerySchema,
     answer: s.taskPageSchema,
+    errors: [400, 403, 503],
   },
   {
     method: 'get',
@@ -44,6 +61,7 @@ export const OPERATIONS: Operation[] = [
     role: 'viewer',
     params: true,
     answer: s.taskStateSchema,
+    errors: TASK,
   },
   {
     method: 'post',
@@ -53,6 +71,7 @@ export const OPERATIONS: Operation[] = [
     params: true,
     body: s.decisionBodySchema,
     answer: s.decisionAnswerSchema,
+    errors: [...TASK, ...BODY],
   },
   {
     method: 'post',
@@ -63,6 +82,7 @@ export const OPERATIONS: Operation[] = [
     body: s.cancelBodySchema,
     answer: z.object({ taskId: z.string(), cancelled: z.literal(true) }),
     status: 202,
+    errors: [...TASK, ...BODY],
   },
   {
     method: 'get',
@@ -71,6 +91,7 @@ export const OPERATIONS: Operation[] = [
     role: 'viewer',
     params: true,
     answer: s.auditAnswerSchema,
+    errors: TASK,
   },
   {
     method: 'get',
@@ -79,6 +100,7 @@ export const OPERATIONS: Operation[] = [
     role: 'viewer',
     params: true,
     answer: s.verificationSchema,
+    errors: TASK,
   },
   {
     method: 'get',
@@ -87,18 +109,34 @@ export const OPERATIONS: Operation[] = [
     role: 'approver',
     query: s.listApprovalsQuerySchema,
     answer: s.approvalPageSchema,
+    errors: [400, 403, 503],
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    role: 'any',
+    answer: z.record(z.string(), z.unknown()),
+    errors: [],
   },
 ];
 
 const json = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'any' });
 
-const ERROR_ANSWERS: Record<string, string> = {
-  '400': 'a bad request: the message names the field',
-  '401': 'no token, or one that is not known or not valid',
-  '403': 'the token’s roles do not allow this',
-  '413': 'the body is larger than api.bodyLimitBytes',
-  '429': 'too many requests: see Retry-After',
+const ERROR_ANSWERS: Record<number, string> = {
+  400: 'a bad request: the message names the field',
+  401: 'no token, or one that is not known or not valid',
+  403: 'the token’s roles do not allow this',
+  404: 'no such task',
+  409:
+    'the task refuses this: it has ended, the decision does not match its pending request, a task ' +
+    'with this id exists, or it closed before any worker ran it (so it has no state)',
+  413: 'the body is larger than api.bodyLimitBytes',
+  415: 'the body is not application/json',
+  429: 'too many requests: see Retry-After',
+  500: 'an unexpected error (logged on the server)',
+  503: 'the Temporal server does not answer; try again',
 };
 
 export function openApiDocument(version: string): Record<string, unknown> {
@@ -117,10 +155,14 @@ export function openApiDocument(version: string): Record<string, unknown> {
         });
       }
     }
+    const statuses = [...new Set([...op.errors, 401, 429, 500])].sort((a, b) => a - b);
     const errors = Object.fromEntries(
-      Object.entries(ERROR_ANSWERS).map(([code, description]) => [
-        code,
-        { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      statuses.map((code) => [
+        String(code),
+        {
+          description: ERROR_ANSWERS[code],
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       ]),
     );
     paths[op.path] ??= {};

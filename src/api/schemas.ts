@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { policyNarrowingSchema } from '../config/policyFile';
 import { limitsNarrowingSchema } from '../config/schema';
+import { MAX_NESTING, nestsDeeperThan } from '../shared/depth';
+import { ERROR_CODES, type ErrorCode } from './errors';
 
 /** Printable, no quotes or backslashes: these values go into visibility queries. */
 const queryValue = (what: string) =>
@@ -14,6 +16,15 @@ const queryValue = (what: string) =>
     .max(200)
     // eslint-disable-next-line no-control-regex
     .regex(/^[^\u0000-\u001f\u007f'"\\]+$/, `${what} must be printable text without quotes or backslashes`);
+
+/**
+ * Any JSON value nested at most MAX_NESTING levels: refused here, at the front door, so a hostile
+ * value 100,000 levels deep never reaches a recursive walk (the blob store, payload conversion).
+ */
+const boundedValue = () =>
+  z.unknown().refine((value) => !nestsDeeperThan(value, MAX_NESTING), {
+    message: `nested deeper than ${MAX_NESTING} levels of arrays and objects (the limit is ${MAX_NESTING})`,
+  });
 
 export const taskIdSchema = z
   .string()
@@ -52,7 +63,7 @@ export const startTaskBodySchema = z
       .min(1)
       .max(100)
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'agent must be an agent name'),
-    input: z.unknown().optional(),
+    input: boundedValue().optional(),
     /**
      * On whose behalf: the caller's own identity when absent. Naming someone else needs the admin role.
      */
@@ -79,7 +90,7 @@ export const decisionBodySchema = z
     digest: z.string().regex(/^[0-9a-f]{64}$/, 'digest must be the sha256 (hex) of the pending action'),
     reason: z.string().max(2000).optional(),
     /** New values for arguments the approval rule makes editable (an approval only). */
-    edits: z.record(z.string().min(1).max(200), z.unknown()).optional(),
+    edits: z.record(z.string().min(1).max(200), boundedValue()).optional(),
   })
   .strict();
 
@@ -92,18 +103,8 @@ export const cancelBodySchema = z
 
 export const errorSchema = z.object({
   error: z.object({
-    code: z.enum([
-      'unauthorized',
-      'forbidden',
-      'invalid_request',
-      'not_found',
-      'conflict',
-      'body_too_large',
-      'unsupported_media_type',
-      'rate_limited',
-      'unavailable',
-      'internal',
-    ]),
+    // from the one list, so a new code cannot be missing here
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
   }),
 });
@@ -129,6 +130,8 @@ const actionSchema = z.object({ tool: z.string(), input: z.unknown() });
 export const approvalRequestSchema = z
   .object({
     id: z.string(),
+    /** The run that asked: a decision is signed for this run (audit/signing.ts). */
+    runId: z.string(),
     step: z.number(),
     digest: z.string(),
     action: actionSchema,
@@ -194,11 +197,52 @@ export const startAnswerSchema = z.object({
   temporalUiUrl: z.string().optional(),
 });
 
+/** An entry of schema steward.audit/1 (docs/audit.md); older entries lack `v` and `taskId`. */
 export const auditEntrySchema = z.object({
+  v: z.literal(1).optional(),
+  taskId: z.string().optional(),
   seq: z.number(),
   kind: z.string(),
   at: z.string(),
   step: z.number(),
+  actor: z
+    .object({
+      agent: z.string().optional(),
+      principal: z.string().optional(),
+      approver: z.string().optional(),
+      keyId: z.string().optional(),
+    })
+    .loose()
+    .optional(),
+  action: z
+    .object({ type: z.enum(['tool', 'model', 'job', 'ledger']) })
+    .loose()
+    .optional(),
+  decision: z
+    .object({
+      effect: z.enum(['allow', 'deny', 'approve']),
+      ruleIds: z.array(z.string()),
+      policyHash: z.string().optional(),
+    })
+    .loose()
+    .optional(),
+  route: z.record(z.string(), z.unknown()).optional(),
+  dataRef: z
+    .object({
+      classes: z.array(z.string()).optional(),
+      inputBlobs: z.array(z.string()).optional(),
+      outputBlobs: z.array(z.string()).optional(),
+    })
+    .loose()
+    .optional(),
+  outcome: z
+    .union([
+      z.object({ ok: z.literal(true), resultDigest: z.string().optional() }).loose(),
+      z.object({ ok: z.literal(false), errorType: z.string(), message: z.string() }).loose(),
+    ])
+    .optional(),
+  usage: z.record(z.string(), z.number()).optional(),
+  cost: z.object({ usd: z.number(), basis: z.enum(['billed', 'estimated', 'reserved']) }).optional(),
   data: z.record(z.string(), z.unknown()),
   prevHash: z.string(),
   hash: z.string(),

@@ -24,7 +24,7 @@ import { bearerToken, createAuthenticator, demand, type Authenticator, type Call
 import { ApiError, parseInput, type ErrorBody } from './errors';
 import { errorPage } from './lane/pages';
 import { registerLane } from './lane/routes';
-import { openApiDocument } from './openapi';
+import { OPERATIONS, openApiDocument } from './openapi';
 import {
   cancelBodySchema,
   decisionBodySchema,
@@ -254,9 +254,37 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     return directory.approvalsFor(c, q.pageSize, q.pageToken);
   });
 
+  refuseOtherMethods(app as unknown as FastifyInstance);
   await app.register(async (lane) => registerLane(lane, { auth, door, directory }), { prefix: '/ui' });
   app.get('/', { config: { auth: 'none' } }, async (_request, reply) => reply.redirect('/ui/', 303));
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * A method a known path does not declare is 405 with an Allow header (RFC 9110), not a 404: one
+ * route per path for every other method fastify knows. The caller is still checked first.
+ */
+function refuseOtherMethods(app: FastifyInstance): void {
+  const declared = new Map<string, string[]>();
+  for (const op of OPERATIONS) {
+    const url = op.path.replace(/\{(\w+)\}/g, ':$1');
+    declared.set(url, [...(declared.get(url) ?? []), op.method.toUpperCase()]);
+  }
+  for (const [url, methods] of declared) {
+    const allowed = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
+    const others = app.supportedMethods.filter((m) => !allowed.includes(m));
+    const allow = allowed.join(', ');
+    app.route({
+      method: others,
+      url,
+      // before the body is parsed: a PUT with a text body is still the wrong method, not a 415
+      preParsing: async (request, reply) => {
+        const err = new ApiError('method_not_allowed', `${request.method} is not allowed here; use ${allow}`);
+        return sendError(reply, err, { allow });
+      },
+      handler: async () => undefined,
+    });
+  }
 }
 
 function asArray<T>(value: T | T[] | undefined): T[] {

@@ -244,7 +244,7 @@ export class TaskDirectory {
 
   /** The task's state, with the pending action's arguments and the result read from the blob store. */
   async state(taskId: string): Promise<TaskState> {
-    const state = await taskCall(taskId, () => this.client.state(taskId));
+    const state = await taskCall(taskId, () => this.client.state(taskId), this.temporal);
     const blobs = this.options.blobs;
     if (!blobs) return state;
     const resolved: TaskState = { ...state };
@@ -264,14 +264,22 @@ export class TaskDirectory {
   }
 }
 
-/** Runs `call` about a task, turning "no such task" and "not a task" into a 404. */
-export async function taskCall<T>(taskId: string, call: () => Promise<T>): Promise<T> {
+/**
+ * Runs `call` about a task, turning "no such task" and "not a task" into a 404, and a task that ended
+ * or refused into a 409. `temporal` lets a task that closed before any worker ran it (a query of it
+ * fails with FAILED_PRECONDITION: it has no state) be answered from its close status.
+ */
+export async function taskCall<T>(taskId: string, call: () => Promise<T>, temporal?: Client): Promise<T> {
   try {
     return await call();
   } catch (err) {
+    if (neverRan(err)) throw await closedUnrun(taskId, temporal);
     // an update or signal to a task that has ended is answered "not found" with this message
     if (err instanceof Error && /already completed|workflow execution.*(completed|closed)/i.test(err.message))
       throw new ApiError('conflict', `task ${taskId} has ended`);
+    // StewardClient.decide reading the pending request of a task that has none (it ended, or was decided)
+    if (err instanceof Error && /is not waiting for an approval/.test(err.message))
+      throw new ApiError('conflict', `task ${taskId} is not waiting for an approval`);
     if (err instanceof TaskNotFound || err instanceof WorkflowNotFoundError)
       throw new ApiError('not_found', `no task ${taskId}`);
     if (err instanceof QueryNotRegisteredError) throw new ApiError('not_found', `${taskId} is not a task`);
@@ -279,6 +287,28 @@ export async function taskCall<T>(taskId: string, call: () => Promise<T>): Promi
       const cause = err.cause instanceof Error ? err.cause.message : err.message;
       throw new ApiError('conflict', `refused: ${cause}`);
     }
+    throw err;
+  }
+}
+
+/** Temporal's answer to a query of a run that closed before its first workflow task started. */
+function neverRan(err: unknown): boolean {
+  for (let e = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++)
+    if (/closed before WorkflowTaskStarted/i.test(e.message)) return true;
+  return false;
+}
+
+/** A 409 saying how the task closed (404 if Temporal no longer knows it). */
+async function closedUnrun(taskId: string, temporal?: Client): Promise<ApiError> {
+  const never = 'before any worker ran it, so it has no state or audit trail to read';
+  if (!temporal) return new ApiError('conflict', `task ${taskId} closed ${never}`);
+  try {
+    const d = await temporal.workflow.getHandle(taskId).describe();
+    const how = d.status.name.toLowerCase().replace('_', ' ');
+    const when = d.closeTime ? ` at ${d.closeTime.toISOString()}` : '';
+    return new ApiError('conflict', `task ${taskId} closed (${how})${when} ${never}`);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return new ApiError('not_found', `no task ${taskId}`);
     throw err;
   }
 }
