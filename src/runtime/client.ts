@@ -27,6 +27,7 @@ import { connectClient } from './connection';
 import { startTelemetry, type Telemetry } from './telemetry';
 import type { TelemetrySettings } from '../config/telemetrySchema';
 import { StewardError } from '../errors';
+import { MAX_NESTING, nestsDeeperThan } from '../shared/depth';
 
 export interface TaskSummary {
   taskId: string;
@@ -102,6 +103,11 @@ export class StewardClient {
     request: TaskRequest & { taskId?: string; description?: string },
   ): Promise<WorkflowHandle<typeof agentRun>> {
     const { taskId = newTaskId(request.agent), description, ...start } = request;
+    // refused before any walk or payload conversion recurses into it (and before Temporal sees it)
+    if (nestsDeeperThan(start.input, MAX_NESTING))
+      throw new StewardError(
+        `input: nested deeper than ${MAX_NESTING} levels of arrays and objects (the limit is ${MAX_NESTING})`,
+      );
     // Large task input goes to the blob store; history carries its hash.
     if (this.blobs && start.input !== undefined) start.input = await this.blobs.externalize(start.input);
     return this.client.workflow.start<typeof agentRun>('agentRun', {
