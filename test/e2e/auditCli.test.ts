@@ -159,7 +159,7 @@ describe('steward audit verify', () => {
     const head = headOf(lines);
     expect(stdout).toContain(`VERIFIED: task ${taskId}, ${lines.length - 1} entries`);
     expect(stdout).toContain(
-      `signed head at entry ${head.seq} by key ${harness.auditKey.keyId} (fingerprint ${keyFingerprint(harness.auditKey.publicKey)}), at task completed`,
+      `signed head at entry ${head.seq} by key ${harness.auditKey.keyId} (fingerprint ${keyFingerprint(harness.auditKey.publicKey)}), at task completed, ${head.signedAt}`,
     );
     expect(stdout).toContain('chain: every hash and link holds');
     expect(stdout).toContain('complete: it ends with the end of the task');
@@ -192,7 +192,7 @@ describe('steward audit verify', () => {
     const dir = join(harness.dir, 'openssl');
     execFileSync('mkdir', ['-p', dir]);
     // written by hand, as a third party would from docs/audit.md: keys in order, no spaces
-    const message = `{"hash":"${head.hash}","seq":${head.seq},"steward":"audit-head/v1","taskId":${JSON.stringify(taskId)}}`;
+    const message = `{"hash":"${head.hash}","reason":${JSON.stringify(head.reason)},"seq":${head.seq},"signedAt":"${head.signedAt}","steward":"audit-head/v2","taskId":${JSON.stringify(taskId)}}`;
     expect(message).toBe(headMessage(taskId, head));
     writeFileSync(join(dir, 'message'), message);
     writeFileSync(join(dir, 'pub.pem'), head.publicKeyPem);
@@ -229,6 +229,9 @@ describe('steward audit verify', () => {
     const forged = verify('forged');
     expect(forged.status).not.toBe(0);
     expect(forged.stdout).toContain('Signature Verification Failure');
+    // nor one whose reason was edited: the reason is signed too
+    writeFileSync(join(dir, 'reworded'), message.replace(head.reason, 'approval granted: approval-1'));
+    expect(verify('reworded').status).not.toBe(0);
   });
 });
 
@@ -305,6 +308,12 @@ describe('a tampered export is refused, naming the first bad entry and why', () 
         const real = signHead(harness.auditKey, head.taskId, earlier, head.reason, head.signedAt);
         return [...entries, line({ ...head, signature: real.signature })];
       },
+      () =>
+        new RegExp(`broken at entry ${last()}: the head's signature: the signature does not match the head`),
+    ],
+    [
+      "the head's reason edited",
+      (entries, head) => [...entries, line({ ...head, reason: 'approval granted: approval-1' })],
       () =>
         new RegExp(`broken at entry ${last()}: the head's signature: the signature does not match the head`),
     ],
