@@ -49,6 +49,16 @@ export default tseslint.config(
     [...interfaces, 'runtime', 'workflows', 'activities'],
     'the core does not import from workflows, activities, runtime or interfaces',
   ),
+  layer(
+    // the pure task resolver builds the spec the workflow runs under: it names that type, nothing else
+    ['src/policies/taskSpec.ts'],
+    [...interfaces, 'runtime', 'activities'],
+    'the core does not import from workflows, activities, runtime or interfaces',
+    [
+      { group: ['../workflows/*', '!../workflows/contract'], message: 'the core imports only the contract' },
+      { group: ['../workflows/contract'], allowTypeImports: true, message: 'the contract is a type here' },
+    ],
+  ),
   layer(['src/config/**/*.ts'], ['policies'], 'config does not import from policies'),
   layer(['src/runtime/**/*.ts'], interfaces, 'runtime does not import from the interfaces'),
   layer(

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { resolveTaskSpec, TaskRefused } from '../../src/activities/taskSpec';
+import { resolveTaskSpec, TaskRefused } from '../../src/policies/taskSpec';
 import { ConfigError, loadConfig } from '../../src/config/load';
 import { agentCatalog, agentRegistry, toolRegistry } from '../../src/runtime/localStack';
 

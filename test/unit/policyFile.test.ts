@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentRegistry } from '../../src/agents';
-import { policyOfDocument } from '../../src/activities/policySpec';
-import { resolveTaskSpec, TaskRefused } from '../../src/activities/taskSpec';
+import { policyOfDocument } from '../../src/policies/taskPolicy';
+import { resolveTaskSpec, TaskRefused } from '../../src/policies/taskSpec';
+import { currentPolicyFile } from '../../src/activities/task';
 import { ConfigError, parseConfig } from '../../src/config/load';
 import { parsePolicyDocument, readPolicyFile } from '../../src/config/policyFile';
 import { globMatches, hostMatches, normalizePath } from '../../src/policies/args';
@@ -263,6 +264,7 @@ describe('approval rules', () => {
   const action = { tool: 'write_file', input: { path: 'notes/a.md', content: 'draft' } };
   const request = (): ApprovalRequest => ({
     id: 'approval-1',
+    runId: 'run-1',
     step: 1,
     digest: callDigest(action, binding),
     action,
@@ -339,11 +341,14 @@ describe('policy files in the worker', () => {
   const writeFile = (text: string) => writeFileSync(file, text);
   const config = () => parseConfig({ policy: { file: 'policy.yaml' } }, 'config', dir);
   const resolve = (request: Record<string, unknown>, cfg = config()) =>
-    resolveTaskSpec(cfg, new AgentRegistry(), tools(), 'task-1', {
-      agent: 'notes-digest',
-      principal: 'bob',
-      ...request,
-    });
+    resolveTaskSpec(
+      cfg,
+      new AgentRegistry(),
+      tools(),
+      'task-1',
+      { agent: 'notes-digest', principal: 'bob', ...request },
+      currentPolicyFile(cfg), // read as the worker reads it when a task starts
+    );
   const refusal = (fn: () => unknown): string => {
     try {
       fn();

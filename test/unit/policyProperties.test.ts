@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { narrowPolicy } from '../../src/activities/policySpec';
+import { narrowPolicy } from '../../src/policies/taskPolicy';
 import {
   approvalOutcome,
   callDigest,
@@ -267,6 +267,7 @@ describe('policy properties (fast-check)', () => {
         const same = digestOf(approved) === digestOf(pending);
         const request: ApprovalRequest = {
           id: 'approval-1',
+          runId: 'run-1',
           step: 1,
           digest: digestOf(pending),
           action: { tool: pending.tool, input: pending.input },

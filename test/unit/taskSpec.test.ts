@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AgentRegistry } from '../../src/agents';
 import { notesDigest } from '../../src/agents/notesDigest';
 import { parseConfig } from '../../src/config/load';
-import { policyHash, resolveTaskSpec, TaskRefused } from '../../src/activities/taskSpec';
+import { policyHash, resolveTaskSpec, TaskRefused } from '../../src/policies/taskSpec';
 import { DEFAULT_DATA_BOUNDARIES } from '../../src/policies/evaluate';
 import { builtinTools } from '../../src/tools/builtin';
 import { ToolRegistry } from '../../src/tools/registry';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { policyOfDocument } from '../../activities/policySpec';
-import { policyHash } from '../../activities/taskSpec';
+import { policyOfDocument } from '../../policies/taskPolicy';
+import { policyHash } from '../../policies/taskSpec';
 import { readPolicyFile, readPolicySamples, type PolicySample } from '../../config/policyFile';
 import type { LoadedConfig } from '../../config/load';
 import { approvalPlan } from '../../policies/approval';

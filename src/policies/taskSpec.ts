@@ -1,15 +1,18 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentRegistry } from '../agents';
 import type { TaskLimits } from '../shared/types';
 import { canonicalJson } from '../audit/canonicalJson';
+import { sha256Hex } from '../audit/sha256';
 import type { ToolRegistry } from '../tools/registry';
 import type { TaskSpec } from '../workflows/contract';
-import { policyNarrowingSchema } from '../config/policyFile';
-import { basePolicy, narrowPolicy } from './policySpec';
+import { policyNarrowingSchema, type PolicyFile } from '../config/policyFile';
+import { basePolicy, narrowPolicy } from './taskPolicy';
 import { describeIssues } from '../config/load';
 import { limitsNarrowingSchema, limitsSchema, type StewardConfig } from '../config/schema';
 import { StewardError } from '../errors';
+
+/** What resolving a request yields; the worker adds the keys it trusts and where its trail goes. */
+export type ResolvedSpec = Omit<TaskSpec, 'trustedKeys' | 'auditExport'>;
 
 /** A start request the worker will not run: unknown agent, bad input, or a widening. */
 export class TaskRefused extends StewardError {
@@ -64,13 +67,14 @@ function sharedBudgets(budgets: NonNullable<StewardConfig['budgets']>): TaskSpec
 }
 
 export function policyHash(policy: TaskSpec['policy']): string {
-  return createHash('sha256').update(canonicalJson(policy)).digest('hex');
+  return sha256Hex(canonicalJson(policy));
 }
 
 /**
  * Resolves a start request into the plain-data spec a task runs under: the worker's own agent,
  * tools, limits, policy and routes. A request can only narrow them; anything else is refused
- * with a reason naming what was wrong.
+ * with a reason naming what was wrong. Pure: the policy file (when the config names one) is read by
+ * the caller as the task starts, so an edit applies to the next task, never to a running one.
  */
 export function resolveTaskSpec(
   config: StewardConfig,
@@ -78,7 +82,8 @@ export function resolveTaskSpec(
   tools: ToolRegistry,
   taskId: string,
   raw: unknown,
-): TaskSpec {
+  policyFile?: PolicyFile,
+): ResolvedSpec {
   const parsed = taskRequestSchema.safeParse(raw);
   if (!parsed.success) throw new TaskRefused(describeIssues(parsed.error, 'start request'));
   const request = parsed.data;
@@ -120,7 +125,7 @@ export function resolveTaskSpec(
   }
   let base: ReturnType<typeof basePolicy>;
   try {
-    base = basePolicy(config, request.principal);
+    base = basePolicy(config, request.principal, policyFile);
   } catch (err) {
     throw new TaskRefused((err as Error).message);
   }

@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import type { DataClass, ToolDescriptor } from '../shared/types';
-import { approvalPlan } from '../policies/approval';
-import { aboveDataClass, DEFAULT_DATA_BOUNDARIES, evaluateAction, ruleMatches } from '../policies/evaluate';
-import type { Policy, PolicyRule } from '../policies/types';
-import { readPolicyFile, type PolicyDocument, type policyNarrowingSchema } from '../config/policyFile';
+import { approvalPlan } from './approval';
+import { aboveDataClass, DEFAULT_DATA_BOUNDARIES, evaluateAction, ruleMatches } from './evaluate';
+import type { Policy, PolicyRule } from './types';
+import type { PolicyDocument, PolicyFile, policyNarrowingSchema } from '../config/policyFile';
+import { StewardError } from '../errors';
 import type { StewardConfig } from '../config/schema';
 
 /** Where a task's policy came from: the file and the sha256 of its bytes when the task started. */
@@ -26,17 +27,17 @@ export function policyOfDocument(doc: PolicyDocument): Policy {
 }
 
 /**
- * The worker's policy for a task of `principal`: the policy file, read now (so an edit applies to the
- * next task, never to a running one), or the config's inline policy (its one approval setting, the
- * principal as default approver, and the built-in defaults for what no rule lists, so the demo works
- * unchanged). Throws ConfigError for a bad file.
+ * The worker's policy for a task of `principal`: the policy file the caller read as the task started,
+ * or the config's inline policy (its one approval setting, the principal as default approver, and the
+ * built-in defaults for what no rule lists, so the demo works unchanged).
  */
 export function basePolicy(
   config: Pick<StewardConfig, 'policy'>,
   principal: string,
+  file?: PolicyFile,
 ): { policy: Policy; source?: PolicySource } {
   if (config.policy.file) {
-    const file = readPolicyFile(config.policy.file);
+    if (!file) throw new StewardError(`the policy file ${config.policy.file} was not read`);
     return { policy: policyOfDocument(file.document), source: { file: file.path, sha256: file.sha256 } };
   }
   // The inline policy: a deny wins here too; what no rule lists gets the built-in defaults.
