@@ -25,9 +25,15 @@ export interface DecisionSignature {
   sig: string;
 }
 
-/** What a signature covers: which task and request, which exact call, what was decided, by whom, when. */
+/**
+ * What a signature covers: which task, run and request, which exact call, what was decided, by whom,
+ * when. The run makes a decision good for one request of one run: a task id reused for a new task, or
+ * a reset, gets new runs, and a decision signed for an earlier one does not verify there.
+ */
 export interface SignedDecision {
   taskId: string;
+  /** An approval: the run that asked (`ApprovalRequest.runId`); a cancel: the task's first run. */
+  runId: string;
   /** The approval request's id, or `cancel`. */
   approvalId: string;
   /** The digest of the exact call (empty for a cancel). */
@@ -43,6 +49,7 @@ export interface SignedDecision {
 export function approvalToSign(
   taskId: string,
   input: {
+    runId: string;
     approvalId: string;
     digest: string;
     decision: 'approve' | 'reject';
@@ -53,6 +60,7 @@ export function approvalToSign(
 ): Omit<SignedDecision, 'at'> {
   return {
     taskId,
+    runId: input.runId,
     approvalId: input.approvalId,
     digest: input.digest,
     decision: input.decision,
@@ -65,11 +73,13 @@ export function approvalToSign(
 /** What is signed for a cancel. */
 export function cancelToSign(
   taskId: string,
+  firstRunId: string,
   identity: string,
   reason?: string | null,
 ): Omit<SignedDecision, 'at'> {
   return {
     taskId,
+    runId: firstRunId,
     approvalId: 'cancel',
     digest: '',
     decision: 'cancel',
@@ -81,7 +91,7 @@ export function cancelToSign(
 const encoder = new TextEncoder();
 
 function decisionBytes(decision: SignedDecision): Uint8Array {
-  return encoder.encode(canonicalJson({ steward: 'decision/v1', ...decision }));
+  return encoder.encode(canonicalJson({ steward: 'decision/v2', ...decision }));
 }
 
 /** A short, stable name of a public key: the first 16 hex digits of its sha256. */

@@ -39,7 +39,8 @@ export interface ApprovalRequest {
   escalated: boolean;
   decisions: ApprovalDecision[];
   ruleIds: string[];
-  // ---- requests that bind the whole call (absent in histories from before policy files) ----
+  /** The run that asked: a decision is signed for this run and is good for no other. */
+  runId: string;
   /** The approval rule of the policy file that applies. */
   approval?: string;
   /** Which level of the escalation chain decides now (0: the first), and how many there are. */

@@ -113,6 +113,8 @@ export class StewardClient {
     return this.client.workflow.start<typeof agentRun>('agentRun', {
       taskQueue: this.taskQueue,
       workflowId: taskId,
+      // a task id names one task forever: a closed task's id is not started again
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       args: [start],
       memo: { agent: start.agent, principal: start.principal },
       staticSummary: `${start.agent} for ${start.principal}`,
@@ -185,15 +187,18 @@ export class StewardClient {
       reason?: string;
       approvalId?: string;
       digest?: string;
+      /** The run that asked (`pendingApproval.runId`); read from the task when not given. */
+      runId?: string;
       edits?: Record<string, unknown>;
     },
   ): Promise<{ approvalId: string; outcome: ApprovalOutcome }> {
-    let { approvalId, digest } = decision;
-    if (!approvalId || !digest) {
+    let { approvalId, digest, runId } = decision;
+    if (!approvalId || !digest || !runId) {
       const pending = (await this.state(taskId)).pendingApproval;
       if (!pending) throw new Error(`task ${taskId} is not waiting for an approval`);
       approvalId ??= pending.id;
       digest ??= pending.digest;
+      runId ??= pending.runId;
     }
     const input = {
       approvalId,
@@ -204,15 +209,20 @@ export class StewardClient {
       ...(decision.edits ? { edits: decision.edits } : {}),
     };
     return this.handle(taskId).executeUpdate(approveUpdate, {
-      args: [{ ...input, ...this.signed(approvalToSign(taskId, input)) }],
+      args: [{ ...input, ...this.signed(approvalToSign(taskId, { ...input, runId })) }],
     });
   }
 
   async cancel(taskId: string, identity: string, reason?: string): Promise<void> {
-    await this.handle(taskId).signal(cancelSignal, {
+    const handle = this.handle(taskId);
+    // a cancel is signed for the task's chain of runs: its first run names it
+    const { raw } = await handle.describe();
+    const firstRunId =
+      raw.workflowExecutionInfo?.firstRunId || raw.workflowExecutionInfo?.execution?.runId || '';
+    await handle.signal(cancelSignal, {
       identity,
       reason,
-      ...this.signed(cancelToSign(taskId, identity, reason)),
+      ...this.signed(cancelToSign(taskId, firstRunId, identity, reason)),
     });
   }
 

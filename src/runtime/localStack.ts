@@ -242,6 +242,7 @@ export async function runWorkers(
     trustedKeys: trustedKeys(config),
     auditStore: auditStoreFor(config),
     auditKey: ensureInstallKey(config.dataDir),
+    carryKeys: auditKeys(config).map((k) => k.publicKey),
     tracing,
   });
   const connection = await connectWorker(address); // TLS and API key from the Temporal profile

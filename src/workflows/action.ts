@@ -8,7 +8,6 @@ import { definitionHashOf } from '../policies/approval';
 import { awaitApproval, boundDigestOf } from './approvalStep';
 import { StopTask } from './failures';
 import { reserveShared } from './spend';
-import { digestOf } from './modelStep';
 import { DEFAULT_PICKUP_TIMEOUT_SECONDS, runTool, runToolLocally, TOOL_OPTIONS } from './options';
 import type { TaskContext } from './taskContext';
 import { blobHashes, resultDigest } from './trail';
@@ -23,7 +22,7 @@ function scopeOf(task: TaskContext): TaskScope {
     effects: [...new Set(spec.agent.tools.map((t) => t.effect))],
     dataClass: carried.dataClass,
     ...(spec.policy.dataCeiling ? { dataCeiling: spec.policy.dataCeiling } : {}),
-    ...(spec.policyHash ? { policyHash: spec.policyHash } : {}),
+    policyHash: spec.policyHash,
   };
 }
 
@@ -88,13 +87,13 @@ export async function act(
     principal: spec.principal,
     input: action.input,
   });
-  // An approval binds the tool's definition, the arguments and the policy (older runs: tool and arguments).
+  // An approval binds the tool's definition, the arguments and the policy.
   const granted = spec.agent.tools.find((t) => t.name === action.tool);
-  const binding =
-    task.bindsCalls && granted
-      ? { definitionHash: definitionHashOf(granted), policyHash: spec.policyHash ?? '' }
-      : undefined;
-  const digest = binding ? boundDigestOf(action, binding) : digestOf(action);
+  const binding = {
+    definitionHash: granted ? definitionHashOf(granted) : '',
+    policyHash: spec.policyHash,
+  };
+  const digest = boundDigestOf(action, binding);
   task.audit(
     'policy.decided',
     { tool: action.tool, digest, source, ...verdict },
@@ -109,7 +108,7 @@ export async function act(
       decision: {
         effect: verdict.decision,
         ruleIds: verdict.ruleIds,
-        ...(spec.policyHash ? { policyHash: spec.policyHash } : {}),
+        policyHash: spec.policyHash,
       },
     },
   );
@@ -159,7 +158,7 @@ async function runWorkerTool(
   const stepInput = toolStepInput(task, step, tool, input, idempotencyKey, trace);
   const summary = `tool: ${tool.name}, step ${step}`;
   // a short read declared local runs inside this workflow task (lean runs only); all else is an activity
-  const local = task.lean && tool.local && tool.effect === 'read' ? tool.local : undefined;
+  const local = tool.local && tool.effect === 'read' ? tool.local : undefined;
   let out: ToolStepOutput;
   try {
     out = await task.inStepScope(

@@ -5,17 +5,17 @@ import {
   condition,
   continueAsNew,
   isCancellation,
-  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ResolvedTask } from '../activities';
 import { renderPrompt, renderValue, TemplateError } from '../agents/template';
+import { MAX_NESTING, nestsDeeperThan } from '../shared/depth';
 import { FINISH_TOOL, type ContentParts } from '../shared/types';
 import { cancelToSign, checkSignature } from '../audit/signing';
 import { approvalOutcome } from '../policies/approval';
 import { act, planOutput } from './action';
-import { acceptableDecision, APPROVAL_BINDS_CALL, recordDecision } from './approvalStep';
+import { acceptableDecision, recordDecision } from './approvalStep';
 import { StopTask } from './failures';
 import {
   approvalSignal,
@@ -30,58 +30,65 @@ import {
   stateQuery,
 } from './messages';
 import { askModel, proposeAction } from './modelStep';
-import { resolveTask } from './options';
+import { checkCarried, resolveTask, signCarried } from './options';
 import { refuseTask } from './refusal';
 import { StewardAgent, StewardPrincipal } from './searchAttributes';
 import { TaskContext } from './taskContext';
-import type { StopReason, TaskRequest, TaskResult, TaskSpec, TranscriptMessage } from './contract';
-
-/** Marks runs that started from a request resolved by the worker (not a caller-built spec). */
-const WORKER_RESOLVES_TASK = 'worker-resolves-task';
-/** Marks runs that write their audit trail to the audit store and have its head signed. */
-const AUDIT_EXPORT = 'audit-export';
-/**
- * Marks runs with lean steps (issue 13, step cost): reads a tool declares `local` run as local
- * activities, and search attributes go out in one upsert before the task waits (TaskContext.publish)
- * instead of one per change. Older histories replay with an activity and upserts per step.
- */
-const LEAN_STEPS = 'lean-steps';
+import type {
+  ContinuedTask,
+  StopReason,
+  TaskRequest,
+  TaskResult,
+  TaskSpec,
+  TranscriptMessage,
+} from './contract';
 
 /**
  * An agent task. A caller sends a `TaskRequest` (agent name, input, principal, optional narrowing);
- * the worker resolves everything else from its own configuration. Histories from before that change
- * started with a whole spec; they replay as they ran.
+ * the worker resolves everything else from its own configuration. Only this task's own
+ * continue-as-new hands a resolved spec and its state to the next run, signed by a worker for the run
+ * it continued from; a cron run, a workflow retry or a raw start that carries state is refused.
  */
-export async function agentRun(start: TaskRequest | TaskSpec): Promise<TaskResult> {
-  if (!patched(WORKER_RESOLVES_TASK)) return new AgentTask(start as TaskSpec, false).run();
-  // Asked before the local activity: a patch first marked after one in the same workflow task is
-  // not seen on replay.
-  const bindsCalls = patched(APPROVAL_BINDS_CALL);
-  const exportsAudit = patched(AUDIT_EXPORT);
-  const lean = patched(LEAN_STEPS);
+export async function agentRun(start: TaskRequest | ContinuedTask): Promise<TaskResult> {
   const before = Date.now();
   const resolved = await resolveStart(start);
   const afterLocal = { before, seen: Date.now() }; // see TaskContext.afterLocal
   if ('refused' in resolved) return refuseTask(start, resolved.refused);
-  return new AgentTask(resolved.spec, true, { bindsCalls, exportsAudit, lean, afterLocal }).run();
+  return new AgentTask(resolved.spec, afterLocal).run();
 }
 
 async function resolveStart(start: unknown): Promise<ResolvedTask> {
   const info = workflowInfo();
+  // Steward never schedules its tasks by cron nor retries them as workflows: those doors start runs
+  // whose input someone else chose, with the look of a continuation.
+  if (info.cronSchedule) return { refused: 'a task may not run on a cron schedule; start each task anew' };
+  if (info.attempt > 1) return { refused: 'a task is not retried as a workflow; start a new task' };
+  // checked before the input goes anywhere: a value too deep to encode would wedge the workflow task
+  if (nestsDeeperThan(start, MAX_NESTING + 4))
+    return { refused: `the start request nests deeper than ${MAX_NESTING} levels` };
   if (start && typeof start === 'object' && 'carried' in start) {
-    // Only this task's own continue-as-new hands a resolved spec and state to the next run.
-    if (info.continuedFromExecutionRunId) return { spec: start as TaskSpec };
-    return { refused: 'a start request may not carry state; name the agent, its input and the principal' };
+    const { carrySignature, ...carried } = start as ContinuedTask;
+    const check = await checkCarried({
+      taskId: info.workflowId,
+      continuedFrom: info.continuedFromExecutionRunId,
+      carried,
+      signature: carrySignature,
+    });
+    if (check.refused) return { refused: `the start request carries state: ${check.refused}` };
+    return { spec: carried };
   }
   return resolveTask({ taskId: info.workflowId, request: start });
 }
 
-/** Why a cancel cannot be taken, when the task accepts signed decisions only; null when it can. */
+/** Why a cancel cannot be taken (it must be signed by a trusted key); null when it can. */
 function unsignedCancel(task: TaskContext, input: CancelInput): string | null {
   const { trustedKeys, taskId } = task.spec;
-  if (!trustedKeys) return null;
   if (!input.identity) return 'a cancel names who asks for it (identity) and is signed';
-  return checkSignature(trustedKeys, cancelToSign(taskId, input.identity, input.reason), input.signature);
+  return checkSignature(
+    trustedKeys,
+    cancelToSign(taskId, workflowInfo().firstExecutionRunId, input.identity, input.reason),
+    input.signature,
+  );
 }
 
 /** The task's input as the model's first user message (an agent may take none). */
@@ -94,20 +101,8 @@ function userText(input: unknown): string {
 class AgentTask {
   private readonly task: TaskContext;
 
-  constructor(
-    spec: TaskSpec,
-    hardened: boolean,
-    runs: {
-      bindsCalls?: boolean;
-      exportsAudit?: boolean;
-      lean?: boolean;
-      afterLocal?: { before: number; seen: number };
-    } = {},
-  ) {
-    const exportsAudit = !!runs.exportsAudit && spec.auditExport !== false;
-    this.task = new TaskContext(spec, hardened, exportsAudit, runs.afterLocal);
-    this.task.bindsCalls = !!runs.bindsCalls;
-    this.task.lean = !!runs.lean;
+  constructor(spec: TaskSpec, afterLocal: { before: number; seen: number }) {
+    this.task = new TaskContext(spec, afterLocal);
     this.registerHandlers();
   }
 
@@ -122,18 +117,16 @@ class AgentTask {
           principal: spec.principal,
           limits: spec.limits,
           models: spec.models.map((m) => m.id),
-          ...(spec.policyHash ? { policyHash: spec.policyHash } : {}),
+          policyHash: spec.policyHash,
           ...(spec.policySource ? { policySource: spec.policySource } : {}),
         },
         { actor: { agent: spec.agent.name, principal: spec.principal } },
       );
-      if (task.hardened) {
-        // The caller's start attributes are labels it chose; these are what the worker resolved.
-        task.setLabels([
-          { key: StewardAgent, value: spec.agent.name },
-          { key: StewardPrincipal, value: spec.principal },
-        ]);
-      }
+      // The caller's start attributes are labels it chose; these are what the worker resolved.
+      task.setLabels([
+        { key: StewardAgent, value: spec.agent.name },
+        { key: StewardPrincipal, value: spec.principal },
+      ]);
     }
     task.setStatus('running', spec.carried ? `continued (run ${carried.runs})` : 'started');
     try {
@@ -249,10 +242,11 @@ class AgentTask {
     task.audit('task.continued', { run: task.carried.runs + 1 });
     // only the head and what the store did not take travel to the next run
     await task.exportAudit(`continued as run ${task.carried.runs + 1}`);
-    await continueAsNew<typeof agentRun>({
-      ...task.spec,
-      carried: { ...task.carried, runs: task.carried.runs + 1 },
-    });
+    const next = { ...task.spec, carried: { ...task.carried, runs: task.carried.runs + 1 } };
+    const carrySignature = await task.local(() =>
+      signCarried({ taskId: task.spec.taskId, runId: workflowInfo().runId, next }),
+    );
+    await continueAsNew<typeof agentRun>({ ...next, carrySignature });
   }
 
   /**

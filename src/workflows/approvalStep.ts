@@ -1,4 +1,4 @@
-import { condition } from '@temporalio/workflow';
+import { condition, workflowInfo } from '@temporalio/workflow';
 import { canonicalJson } from '../audit/canonicalJson';
 import { approvalToSign, checkSignature } from '../audit/signing';
 import {
@@ -16,14 +16,6 @@ import type { ToolStepTrace } from './contract';
 import { StopTask } from './failures';
 import { decisionInputSchema, parseMessage } from './messages';
 import type { TaskContext } from './taskContext';
-
-/**
- * Marks runs whose approvals are bound to the whole call (tool definition, arguments, policy hash)
- * and carry the approval rule's levels, self-approval limit and editable arguments. Older histories
- * bound only the tool name and arguments; they replay through the unpatched path. Asked once, when a
- * run starts (agentRun.ts, `TaskContext.bindsCalls`).
- */
-export const APPROVAL_BINDS_CALL = 'approval-binds-call';
 
 /** The largest edit an approver may send (as canonical JSON): enough for any text a person writes. */
 export const MAX_EDIT_BYTES = 64 * 1024;
@@ -48,7 +40,7 @@ export async function awaitApproval(
   action: { tool: string; input: unknown },
   digest: string,
   ruleIds: string[],
-  options: { approval?: string; binding?: CallBinding } = {},
+  options: { approval?: string; binding: CallBinding },
 ): Promise<{ input: unknown; approval: NonNullable<ToolStepTrace['approval']> }> {
   const { carried, spec } = task;
   const { binding } = options;
@@ -69,9 +61,12 @@ export async function awaitApproval(
     escalated: false,
     decisions: [],
     ruleIds,
-    ...(binding
-      ? { approval: name, level: 0, levels: plan.levels.length, editable: plan.editable, binding }
-      : {}),
+    runId: workflowInfo().runId,
+    approval: name,
+    level: 0,
+    levels: plan.levels.length,
+    editable: plan.editable,
+    binding,
     ...(plan.allowSelfApproval ? {} : { principal: spec.principal, allowSelfApproval: false }),
   };
   task.pendingApproval = request;
@@ -81,17 +76,14 @@ export async function awaitApproval(
     tool: action.tool,
     approvers: request.approvers,
     deadline: request.deadline,
-    ...(binding
-      ? {
-          approval: name,
-          quorum: request.quorum,
-          levels: plan.levels.length,
-          allowSelfApproval: plan.allowSelfApproval,
-          editable: plan.editable,
-          definitionHash: binding.definitionHash,
-          policyHash: binding.policyHash,
-        }
-      : {}),
+    runId: request.runId,
+    approval: name,
+    quorum: request.quorum,
+    levels: plan.levels.length,
+    allowSelfApproval: plan.allowSelfApproval,
+    editable: plan.editable,
+    definitionHash: binding.definitionHash,
+    policyHash: binding.policyHash,
   });
   task.setStatus('awaiting_approval', `waiting for approval of ${action.tool} (${request.id})`);
   // the request leaves Temporal, signed, before the task parks
@@ -116,15 +108,14 @@ export async function awaitApproval(
       request.approvers = [...next.approvers];
       request.quorum = next.quorum;
       request.deadline = task.deadlineIn(next.timeoutSeconds);
-      if (request.level !== undefined) {
-        request.level = level;
-        request.onExpiry = plan.levels[level + 1] ? 'escalate' : 'stop';
-      }
+      request.level = level;
+      request.onExpiry = plan.levels[level + 1] ? 'escalate' : 'stop';
       task.audit('approval.escalated', {
         id: request.id,
         approvers: request.approvers,
         deadline: request.deadline,
-        ...(request.level !== undefined ? { level, quorum: request.quorum } : {}),
+        level,
+        quorum: request.quorum,
       });
       continue;
     }
@@ -185,10 +176,15 @@ export function acceptableDecision(
   };
   const problem = checkDecision(task.pendingApproval, decision);
   if (problem) return problem;
-  // tasks started since decisions are signed accept only a signature by a trusted key
+  // a decision counts only with a signature by a trusted key, for this run's request
   const { trustedKeys, taskId } = task.spec;
-  if (trustedKeys && verifySignature) {
-    const unsigned = checkSignature(trustedKeys, approvalToSign(taskId, decision), decision.signature);
+  if (verifySignature) {
+    const request = task.pendingApproval!;
+    const unsigned = checkSignature(
+      trustedKeys,
+      approvalToSign(taskId, { ...decision, runId: request.runId }),
+      decision.signature,
+    );
     if (unsigned) return unsigned;
   }
   if (decision.edits) return checkEdit(task, task.pendingApproval!, decision.edits) ?? decision;

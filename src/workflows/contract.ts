@@ -19,6 +19,7 @@ import type {
 } from '../shared/types';
 import type { AuditEntry, ChainHead } from '../audit/chain';
 import type { SignedHead } from '../audit/head';
+import type { CarrySignature } from '../audit/carry';
 import type { TrustedKey } from '../audit/signing';
 import type { DailyCap } from '../policies/ledger';
 import type { ApprovalRequest } from '../policies/approval';
@@ -65,7 +66,7 @@ export interface CarriedState {
   planIndex: number;
   stepResults: Record<string, { output?: unknown; text?: string | BlobRef }>;
   /** The audit trail's head and its entries not yet in the audit store (older runs: every entry). */
-  audit: CarriedAudit | AuditEntry[];
+  audit: CarriedAudit;
   startedAt: string;
   runs: number;
 }
@@ -112,17 +113,26 @@ export interface TaskSpec {
   models: ModelRoute[];
   computeNodes: ComputeNode[];
   preference: RoutePreference;
-  /** sha256 of the policy's canonical JSON, fixed when the task starts (absent in older histories). */
-  policyHash?: string;
+  /** sha256 of the policy's canonical JSON, fixed when the task starts. */
+  policyHash: string;
   /** The policy file the policy was read from, and the sha256 of its bytes then (absent: the inline policy). */
   policySource?: { file: string; sha256: string };
-  /** Keys whose signed decisions the task accepts (absent in older histories: unsigned ones then). */
-  trustedKeys?: TrustedKey[];
+  /** Keys whose signed decisions the task accepts (none: no decision is accepted). */
+  trustedKeys: TrustedKey[];
   /** False when the worker writes no audit store (`stores.audit: none`): the trail then stays in history only. */
-  auditExport?: boolean;
+  auditExport: boolean;
   /** Daily caps shared with every task of the same principal, or of the same agent (the ledgers). */
   budgets?: { principal?: DailyCap; agent?: DailyCap };
   carried?: CarriedState;
+}
+
+/**
+ * What a run hands to its next run by continue-as-new: the spec with its state, and a worker's
+ * signature over them that names the run they come from (audit/carry.ts).
+ */
+export interface ContinuedTask extends TaskSpec {
+  carried: CarriedState;
+  carrySignature: CarrySignature;
 }
 
 export interface TaskState {

@@ -41,8 +41,11 @@ export const { runTool: runToolLocally } = proxyLocalActivities<StewardActivitie
   startToCloseTimeout: '30s',
   retry: { ...retry, maximumAttempts: 3 },
 });
-/** Resolving a request reads only the worker's registry and config: short, local, retried if it fails. */
-export const { resolveTask } = proxyLocalActivities<StewardActivities>({
+/**
+ * Resolving a request reads only the worker's registry and config; signing and checking carried
+ * state only its keys: short, local, retried if they fail.
+ */
+export const { resolveTask, signCarried, checkCarried } = proxyLocalActivities<StewardActivities>({
   startToCloseTimeout: '30s',
   retry: { ...retry, maximumAttempts: 5 },
 });

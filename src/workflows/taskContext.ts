@@ -6,7 +6,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/common';
-import type { AuditEntry, AuditFields } from '../audit/chain';
+import { GENESIS, type AuditEntry, type AuditFields } from '../audit/chain';
 import type { ApprovalRequest } from '../policies/approval';
 import { describeFailure, failureType, StopTask } from './failures';
 import { MAX_STEP_INPUT_BYTES } from './options';
@@ -47,14 +47,8 @@ export class TaskContext {
   stepsThisRun = 0;
   /** Signals to other workflows (ledger settlements) not yet delivered: awaited before the run ends. */
   readonly pendingSignals: Promise<unknown>[] = [];
-  /** Approvals bind the whole call: tool definition, arguments, policy (see approvalStep.ts). */
-  bindsCalls = false;
   readonly trail: Trail;
-  /**
-   * Lean steps (patch LEAN_STEPS, asked once when a run starts): reads declared `local` run as local
-   * activities, and search attributes are published once before the task waits, not at each change.
-   */
-  lean = false;
+  /** Search attributes changed since the last upsert: published once before the task waits. */
   private attributesDirty = false;
   private labels?: Parameters<typeof upsertSearchAttributes>[0];
 
@@ -67,15 +61,10 @@ export class TaskContext {
   private afterLocal?: { before: number; seen: number };
 
   /**
-   * @param hardened the task started from a worker-resolved request: it charges attempts that may
-   * have been billed and publishes its agent and principal (older histories did neither).
-   * @param exportsAudit the run writes its trail to the audit store (patch `audit-export`).
-   * @param afterLocal the clock around the `resolveTask` local activity that preceded this run's start.
+   * @param afterLocal the clock around the local activity that resolved or checked this run's start.
    */
   constructor(
     readonly spec: TaskSpec,
-    readonly hardened: boolean,
-    exportsAudit = false,
     afterLocal?: { before: number; seen: number },
   ) {
     this.afterLocal = afterLocal;
@@ -89,12 +78,11 @@ export class TaskContext {
       transcript: [],
       planIndex: 0,
       stepResults: {},
-      audit: [],
+      audit: { head: GENESIS, pending: [] },
       startedAt: new Date(this.now()).toISOString(),
       runs: 1,
     };
-    this.trail = new Trail(spec.taskId, this.carried.audit, exportsAudit);
-    this.carried.audit = this.trail.carried;
+    this.trail = new Trail(spec.taskId, this.carried.audit, spec.auditExport);
     this.deadlineMs = Math.min(
       Date.parse(this.carried.startedAt) + spec.limits.deadlineSeconds * 1000,
       MAX_DATE_MS,
@@ -255,30 +243,25 @@ export class TaskContext {
     setCurrentDetails(this.details(detail));
   }
 
-  /** Status, step and spend for visibility: at once, or in a lean run at the next `publish()`. */
+  /** Status, step and spend for visibility, published at the next `publish()`. */
   updateSearchAttributes(): void {
-    if (this.lean) {
-      this.attributesDirty = true;
-      return;
-    }
-    upsertSearchAttributes(this.attributes());
+    this.attributesDirty = true;
   }
 
   /** The agent and principal as the worker resolved them: published with the next update. */
   setLabels(labels: Parameters<typeof upsertSearchAttributes>[0]): void {
-    if (!this.lean) return upsertSearchAttributes(labels);
     this.labels = labels;
     this.attributesDirty = true;
   }
 
   /**
-   * In a lean run, one upsert of what changed since the last: called before the task waits on
-   * anything but a local step (an activity, an approval, a ledger's answer) and when it ends, so
-   * visibility (the UI, `steward list`) shows the step and status of a task whenever it waits, and
-   * a run of local reads in one workflow task costs one upsert, not one per step.
+   * One upsert of what changed since the last: called before the task waits on anything but a local
+   * step (an activity, an approval, a ledger's answer) and when it ends, so visibility (the UI,
+   * `steward list`) shows the step and status of a task whenever it waits, and a run of local reads
+   * in one workflow task costs one upsert, not one per step.
    */
   publish(): void {
-    if (!this.lean || !this.attributesDirty) return;
+    if (!this.attributesDirty) return;
     this.attributesDirty = false;
     const labels = Array.isArray(this.labels) ? this.labels : [];
     this.labels = undefined;

@@ -47,7 +47,7 @@ export function blobHashes(value: unknown, depth = 0, found: string[] = []): str
  * A task's audit trail in workflow code: entries are chained here, deterministically, and written to
  * the audit store by the `exportAudit` local activity at approvals, continue-as-new, the end and every
  * `EXPORT_BATCH` entries, which also signs the head. Only the head and the unwritten entries travel
- * across continue-as-new. Tasks from before export (`exports` false) keep every entry, as they did.
+ * across continue-as-new. A worker that writes no audit store (`exports` false) keeps every entry here.
  */
 export class Trail {
   readonly carried: CarriedAudit;
@@ -56,16 +56,10 @@ export class Trail {
 
   constructor(
     private readonly taskId: string,
-    carried: CarriedAudit | AuditEntry[] | undefined,
+    carried: CarriedAudit | undefined,
     readonly exports: boolean,
   ) {
-    if (Array.isArray(carried)) {
-      // a run of a task from before export carried its whole chain: it is all still to be written
-      const last = carried.at(-1);
-      this.carried = { head: last ? { seq: last.seq, hash: last.hash } : GENESIS, pending: carried };
-    } else {
-      this.carried = carried ?? { head: GENESIS, pending: [] };
-    }
+    this.carried = carried ?? { head: GENESIS, pending: [] };
   }
 
   get head(): ChainHead {

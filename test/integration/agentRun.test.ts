@@ -396,7 +396,7 @@ describe('agentRun on a real Temporal dev server', () => {
       signature: signDecision(
         harness.signer.privateKey,
         harness.signer.keyId,
-        approvalToSign(spec.taskId, { ...decision, identity }),
+        approvalToSign(spec.taskId, { ...decision, identity, runId: pending.runId }),
         new Date().toISOString(),
       ),
     });

@@ -74,7 +74,7 @@ describe('a caller cannot widen a task', () => {
     });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'stopped', stopReason: 'refused' });
-    expect(result.detail).toContain('may not carry state');
+    expect(result.detail).toContain('only a continue-as-new may carry state');
     const state = await handle.query(stateQuery);
     expect(state).toMatchObject({ status: 'stopped', stopReason: 'refused' });
   });
@@ -176,7 +176,7 @@ describe('oversized model output never reaches history', () => {
   });
 
   test('a 10 MB answer is kept in the blob store, charged, and the task completes', async () => {
-    harness.mock.reply({ text: 'y'.repeat(10_000_000), usage: { prompt: 100, completion: 1000 } });
+    harness.mock.reply({ text: 'y'.repeat(10_000_000), usage: { prompt: 100, completion: 500 } }); // within max_tokens
     const task = harness.spec(writer, { input: 'say a lot' });
     const handle = await harness.launch(task);
     const result = await handle.result();

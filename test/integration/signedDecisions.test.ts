@@ -62,7 +62,12 @@ describe('decisions that prove who made them', () => {
     };
     const send = (input: object) => handle.executeUpdate(approveUpdate, { args: [input as never] });
     const sign = (key: Uint8Array, keyId: string, taskId = spec.taskId, identity = 'alice') =>
-      signDecision(key, keyId, approvalToSign(taskId, { ...decision, identity }), new Date().toISOString());
+      signDecision(
+        key,
+        keyId,
+        approvalToSign(taskId, { ...decision, identity, runId: pending.runId }),
+        new Date().toISOString(),
+      );
 
     // no signature: a client without a key (anyone who can reach the Temporal frontend)
     const unsigned = new StewardClient(harness.client.client, harness.taskQueue);
@@ -128,6 +133,7 @@ describe('decisions that prove who made them', () => {
       harness.signer.privateKey,
       harness.signer.keyId,
       approvalToSign(spec.taskId, {
+        runId: pending.runId,
         approvalId: pending.id,
         digest: pending.digest,
         decision: 'approve',

@@ -159,6 +159,7 @@ describe('approvals', () => {
   function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
     return {
       id: 'apr-1',
+      runId: 'run-1',
       step: 3,
       digest: actionDigest(action),
       action,
@@ -602,6 +603,7 @@ describe('data classes seen so far, prompt bounds, and settled or escalated appr
   describe('approval decisions after the outcome is settled, and after an escalation', () => {
     const request = (overrides: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
       id: 'approval-1',
+      runId: 'run-1',
       step: 1,
       digest: 'd',
       action: { tool: 'write_file', input: {} },

@@ -16,6 +16,7 @@ import { ensureInstallKey, installKeyPath, loadInstallKey } from '../../src/stor
 const key = ed25519.utils.randomPrivateKey();
 const trusted: TrustedKey[] = [{ id: 'door', publicKey: publicKeyOf(key), signsFor: ['*'] }];
 const decision = approvalToSign('task-1', {
+  runId: 'run-1',
   approvalId: 'approval-2',
   digest: 'a'.repeat(64),
   decision: 'approve',
@@ -61,7 +62,7 @@ describe('signed decisions', () => {
   });
 
   test('a cancel is signed with its own kind, so an approval signature is no cancel', () => {
-    const cancel = cancelToSign('task-1', 'alice', 'stop');
+    const cancel = cancelToSign('task-1', 'run-1', 'alice', 'stop');
     const approval = signDecision(key, 'door', decision, at);
     expect(checkSignature(trusted, cancel, approval)).toMatch(/does not match/);
     expect(checkSignature(trusted, cancel, signDecision(key, 'door', cancel, at))).toBeNull();

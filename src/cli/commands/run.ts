@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { resolveTaskSpec } from '../../activities/taskSpec';
+import { resolveTaskSpec } from '../../policies/taskSpec';
+import { currentPolicyFile } from '../../activities/task';
 import type { AgentDefinition } from '../../agents/definition';
 import { currentUser, type LoadedConfig } from '../../config/load';
 import { newTaskId } from '../../runtime/client';
@@ -33,7 +34,15 @@ export const run = defineCommand({
     const principal = options.as ?? currentUser();
     const request = { agent: agent.name, input: readInput(options), principal };
     // The worker resolves and checks the request again; checking here first gives a prompt error.
-    const spec = resolveTaskSpec(config, agents, declaredTools(config), newTaskId(agent.name), request);
+    const policyFile = currentPolicyFile(config);
+    const spec = resolveTaskSpec(
+      config,
+      agents,
+      declaredTools(config),
+      newTaskId(agent.name),
+      request,
+      policyFile,
+    );
     warnIfModelsTooSmall(config, agent);
 
     return withSession(options.detach ? connect(config) : connectOrEmbed(config), async (session) => {
