@@ -23,7 +23,8 @@ async function verified(store: FileAuditStore, taskId: string, n: number): Promi
   const { entries, heads } = await store.read(taskId);
   expect(entries).toHaveLength(n);
   expect(heads.map((h) => h.taskId)).toEqual([taskId]);
-  const verdict = verifyTrail({ taskId, entries, heads, trusted: [key], partial: true });
+  const trusted = [{ id: key.keyId, publicKey: key.publicKey }];
+  const verdict = verifyTrail({ taskId, entries, heads, trusted, partial: true });
   return verdict.ok && verdict.signed?.seq === n;
 }
 
