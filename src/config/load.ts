@@ -2,26 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
-import type { z } from 'zod';
 import { configSchema, type StewardConfig, type StewardConfigInput } from './schema';
 import { loadConfigAgents } from './agents';
+import { ConfigError, describeIssues } from './errors';
 import { readPolicyFile } from './policyFile';
 import { otlpEndpointProblem } from './telemetrySchema';
-import { StewardError } from '../errors';
 
-export class ConfigError extends StewardError {}
-
-/** `models[1].price.inputPerMTok: expected number, received string` */
-export function describeIssues(error: z.ZodError, source: string): string {
-  const lines = error.issues.map((issue) => {
-    const path = issue.path
-      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-      .join('')
-      .replace(/^\./, '');
-    return `  ${path || '(top level)'}: ${issue.message}`;
-  });
-  return `${source} is invalid:\n${lines.join('\n')}`;
-}
+// where callers have always imported them from (the package's API re-exports ConfigError from here)
+export { ConfigError, describeIssues } from './errors';
 
 export function currentUser(): string {
   return process.env.STEWARD_USER || process.env.USER || userInfo().username || 'local-user';

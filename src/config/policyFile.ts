@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, describeIssues } from './load';
+import { ConfigError, describeIssues } from './errors';
 
 /**
  * A policy file: one reviewed YAML file that says what each agent may do, on whose behalf, and who
  * must look first. Checked here, field by field (an error names the file, the path and what was
- * expected); turned into the plain-data policy a task runs under by activities/policySpec.ts.
+ * expected); turned into the plain-data policy a task runs under by policies/taskPolicy.ts.
  */
 
 const DAY_SECONDS = 86_400;

@@ -2,7 +2,7 @@ import type { Attributes, AttributeValue, Tracer } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
-import type { WorkerInterceptors, WorkerOptions, WorkflowBundle } from '@temporalio/worker';
+import type { WorkerInterceptors, WorkerOptions } from '@temporalio/worker';
 import type { ActivityTracing } from '../activities';
 import type { TelemetrySettings } from '../config/telemetrySchema';
 import { redactSecrets } from '../shared/secrets';
@@ -24,8 +24,11 @@ export interface Telemetry {
   readonly workerInterceptors: WorkerInterceptors;
   /** A worker's `sinks`: the workflow's spans leave the sandbox through this one. */
   readonly workflowSinks: NonNullable<WorkerOptions['sinks']>;
-  /** The workflow code bundled with the tracing workflow interceptors (bundled once per process). */
-  workflowBundle(): Promise<WorkflowBundle>;
+  /**
+   * The workflow interceptor modules a traced worker's workflow code is bundled with (the worker
+   * bundles it: this module only says what tracing needs, so it never imports the worker).
+   */
+  readonly workflowInterceptorModules: string[];
   /** Sends what is buffered now (a worker that stops, a command that ends). */
   flush(): Promise<void>;
 }
@@ -83,7 +86,6 @@ async function createTelemetry(settings: TelemetrySettings & { otlpEndpoint: str
   // not registered globally: each configuration has its own provider, and nothing else is traced
   const provider = new sdk.BasicTracerProvider({ resource, spanProcessors: [processor] });
   const tracer: Tracer = provider.getTracer('steward');
-  let bundle: Promise<WorkflowBundle> | undefined;
   return {
     tracesUrl,
     tracing: { tracer, includeContent: settings.includeContent },
@@ -97,17 +99,9 @@ async function createTelemetry(settings: TelemetrySettings & { otlpEndpoint: str
       ],
     },
     workflowSinks: { exporter: interceptors.makeWorkflowExporter(processor, resource) },
-    workflowBundle() {
-      bundle ??= import('./worker').then(({ bundleStewardWorkflows }) =>
-        bundleStewardWorkflows({
-          workflowInterceptorModules: [
-            require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
-          ],
-          logger: quietBundler,
-        }),
-      );
-      return bundle;
-    },
+    workflowInterceptorModules: [
+      require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+    ],
     flush: () => provider.forceFlush(),
   };
 }
@@ -132,15 +126,6 @@ function changesOnly(inner: WorkflowClientInterceptor): WorkflowClientIntercepto
   for (const name of traced) if (inner[name]) out[name] = inner[name].bind(inner);
   return out as WorkflowClientInterceptor;
 }
-
-const quietBundler = {
-  trace() {},
-  debug() {},
-  info() {},
-  log() {},
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};
 
 /**
  * What leaves the process, whoever made the span (Steward's activities, Temporal's interceptors, the

@@ -69,6 +69,19 @@ export interface StewardWorkerOptions {
   telemetry?: Telemetry;
 }
 
+const tracedBundles = new WeakMap<Telemetry, Promise<WorkflowBundle>>();
+
+/** The workflow code with the tracing workflow interceptors: bundled once per telemetry (one per process). */
+function tracedWorkflowBundle(telemetry: Telemetry): Promise<WorkflowBundle> {
+  let bundle = tracedBundles.get(telemetry);
+  if (!bundle) {
+    bundle = bundleStewardWorkflows({ workflowInterceptorModules: telemetry.workflowInterceptorModules });
+    tracedBundles.set(telemetry, bundle);
+    bundle.catch(() => tracedBundles.delete(telemetry)); // a failed bundling is tried again next time
+  }
+  return bundle;
+}
+
 /** The worker of the `steward` queue: runs agentRun workflows and their model and tool activities. */
 export async function createStewardWorker(options: StewardWorkerOptions): Promise<Worker> {
   return Worker.create({
@@ -76,7 +89,7 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
     workflowBundle: options.telemetry
-      ? await options.telemetry.workflowBundle()
+      ? await tracedWorkflowBundle(options.telemetry)
       : (options.workflowBundle ?? (await bundleStewardWorkflows())),
     activities: options.activities,
     maxCachedWorkflows: options.maxCachedWorkflows ?? 200,

@@ -15,7 +15,7 @@ import {
   writeState,
   type ClusterState,
 } from './state';
-import { prepareNamespace, startStewardProcess } from './up';
+import { prepareNamespace, startStewardProcess } from './start';
 
 /** The order processes stop in: Steward first (its tasks can still reach the server), PostgreSQL last. */
 export function stopOrder(p: ProcessRecord): number {

@@ -5,4 +5,5 @@
 export { ensureServerBinaries, serverBinDir, TEMPORAL_SERVER_VERSION } from './binaries';
 export * from './state';
 export * from './up';
+export * from './start';
 export * from './control';

@@ -1,25 +1,21 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { msToTs } from '@temporalio/common/lib/time';
 import { parse, stringify } from 'yaml';
 import type { StewardConfigInput } from '../../config/schema';
-import { STEWARD_SEARCH_ATTRIBUTES } from '../../workflows/searchAttributes';
 import { freePort } from '../devServer';
 import { ensureModel } from '../../weights';
 import { isRunning } from '../watchdog';
 import { ensureServerBinaries, type ServerBinaries } from './binaries';
 import { ensureDatabase, initPostgres, startPostgres } from './postgres';
-import { startDetached, stillOurs, waitFor, type ProcessRecord } from './processes';
+import { stillOurs } from './processes';
+import { prepareNamespace, startStewardProcess } from './start';
 import { setupSchema, startServer, writeServerConfig, type ServerPorts } from './temporalServer';
 
 import {
   BLOBS_DATABASE,
   BLOBS_URL_ENV,
-  blobsUrl,
-  connectionEnv,
-  connectToCluster,
   logFile,
   readClusterState,
   REPO,
@@ -30,7 +26,6 @@ import {
   type ClusterNode,
   type ClusterOptions,
   type ClusterState,
-  type StewardProcessSpec,
 } from './state';
 import { clusterDown } from './control';
 
@@ -100,11 +95,6 @@ async function allBindable(ports: number[]): Promise<boolean> {
   return true;
 }
 
-/**
- * Free ports for the server's services, below 32768: the server records its membership ports in a
- * SMALLINT column (`value "37435" is out of range for type smallint`), and the kernel's ephemeral
- * ports (what port 0 hands out) start at 32768.
- */
 /** Where the embedded model's weights are, when the config's routes use it (fetched once if missing). */
 export async function embeddedModel(options: ClusterOptions): Promise<string | undefined> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -115,6 +105,11 @@ export async function embeddedModel(options: ClusterOptions): Promise<string | u
   return ensureModel({ dataDir: resolve(process.env.STEWARD_DATA_DIR || c.dataDir || '.steward') });
 }
 
+/**
+ * Free ports for the server's services, below 32768: the server records its membership ports in a
+ * SMALLINT column (`value "37435" is out of range for type smallint`), and the kernel's ephemeral
+ * ports (what port 0 hands out) start at 32768.
+ */
 export async function freePorts(): Promise<ServerPorts> {
   const names: Array<keyof ServerPorts> = [
     'frontend',
@@ -134,108 +129,6 @@ export async function freePorts(): Promise<ServerPorts> {
   }
   const list = [...ports];
   return Object.fromEntries(names.map((n, i) => [n, list[i]])) as unknown as ServerPorts;
-}
-
-/** Waits until the frontend answers; then registers the namespace and Steward's search attributes. */
-export async function prepareNamespace(state: ClusterState, server: ProcessRecord): Promise<void> {
-  const connection = await waitFor(
-    'the Temporal server did not answer',
-    async () => {
-      const c = await connectToCluster(state, 1000);
-      try {
-        await c.workflowService.getSystemInfo({});
-        return c;
-      } catch (err) {
-        await c.close();
-        throw err;
-      }
-    },
-    { timeoutMs: 60_000, intervalMs: 100, alive: () => isRunning(server.pid), log: server.log },
-  );
-  try {
-    const { namespace } = state;
-    try {
-      await connection.workflowService.registerNamespace({
-        namespace,
-        workflowExecutionRetentionPeriod: msToTs('1 day'),
-      });
-    } catch (err) {
-      if (!/already exists|AlreadyExists/i.test(String(err))) throw err;
-    }
-    // The namespace is not in every service's cache at once; retry until adding attributes works.
-    await waitFor(
-      `search attributes could not be registered on ${namespace}`,
-      async () => {
-        const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-        const missing = Object.entries(STEWARD_SEARCH_ATTRIBUTES).filter(
-          ([name]) => !customAttributes?.[name],
-        );
-        if (missing.length === 0) return true;
-        const types = { Keyword: 2, Int: 3, Double: 4 } as const; // temporal.api.enums.v1.IndexedValueType
-        await connection.operatorService.addSearchAttributes({
-          namespace,
-          searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, types[type]])),
-        });
-        return undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
-    // and until the namespace serves queries (a worker's first poll needs it everywhere)
-    await waitFor(
-      `namespace ${namespace} did not become usable`,
-      async () => {
-        await connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
-        return true;
-      },
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
-  } finally {
-    await connection.close();
-  }
-}
-
-/** What `steward worker` and `steward node` print once their workers run. */
-const READY_LINE = 'worker running against';
-
-/**
- * Starts one Steward process and waits until it says its workers run. (Not until the server lists
- * it among the queue's pollers: a poll that lands on one of the queue's other partitions shows in
- * no listing for up to a minute, while the process is polling all along.)
- */
-export async function startStewardProcess(
-  state: ClusterState,
-  spec: StewardProcessSpec,
-): Promise<ProcessRecord> {
-  mkdirSync(spec.dataDir, { recursive: true });
-  const log = logFile(state, spec.name);
-  const offset = existsSync(log) ? statSync(log).size : 0;
-  const [command, ...prefix] = state.stewardCommand;
-  const record = watched(
-    state,
-    startDetached({
-      name: spec.name,
-      command: command!,
-      args: [...prefix, ...spec.args],
-      log,
-      marker: spec.dataDir,
-      cwd: state.dir,
-      env: {
-        // the cluster's own Temporal profile only: none of the caller's TEMPORAL_* settings
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_'))),
-        ...state.stewardEnv,
-        ...connectionEnv(state),
-        STEWARD_CONFIG: state.stewardConfig,
-        STEWARD_DATA_DIR: spec.dataDir,
-        ...(state.blobsUrlEnv ? { [state.blobsUrlEnv]: blobsUrl(state) } : {}),
-      },
-    }),
-  );
-  await waitFor(
-    `${spec.name} did not start its workers`,
-    async () => (readFileSync(log).subarray(offset).includes(READY_LINE) ? true : undefined),
-    { timeoutMs: 120_000, intervalMs: 100, alive: () => isRunning(record.pid), log },
-  );
-  return record;
 }
 
 export function time<T>(timings: Record<string, number>, what: string, work: () => Promise<T>): Promise<T> {
