@@ -58,6 +58,12 @@ test('ordinary text is left alone, and a short key is matched whole only', () =>
   expect(containsSecret(`${prose} ${b64(KEY)}`, [KEY])).toBe(true);
 });
 
+test('a database URL is scrubbed whole, and its ordinary pieces are left in other text', () => {
+  const url = 'postgres://steward:s3cret-pass@localhost:5432/steward';
+  expect(redactSecrets(`connecting to ${url} failed`, [url])).toBe(`connecting to ${REDACTED} failed`);
+  expect(redactSecrets('postgres on localhost:5432 is up', [url])).toBe('postgres on localhost:5432 is up');
+});
+
 test('a key with characters that mean something in a pattern or in JSON', () => {
   const odd = 'k3y.with+"quote"\\slash(paren)*';
   const text = `${odd} ${JSON.stringify(odd)} ${encodeURIComponent(odd)} ${JSON.stringify(JSON.stringify(odd))}`;
