@@ -104,6 +104,8 @@ afterAll(async () => {
 
 test('steward worker keeps running; steward agents lists the two example agents', async () => {
   expect(worker.running).toBe(true);
+  // bundling the workflow code says nothing without --debug (webpack's report was ~17 lines)
+  expect(worker.stdout + worker.stderr).not.toMatch(/webpack|Workflow bundle created|workflow-bundle/i);
   const { code, stdout } = await steward('agents');
   expect(code).toBe(0);
   expect(stdout).toMatch(/^notes-digest\s+Summarise a notes file/m);
@@ -157,6 +159,41 @@ test('run --interactive follows the task, asks for approval in the terminal, and
     return list.code === 0 && list.stdout.includes(taskId) ? list.stdout : undefined;
   }, `steward list to include ${taskId}`);
   expect(listed).toMatch(new RegExp(`^${taskId}\\s+notes-digest\\s+completed`, 'm'));
+});
+
+test("one step sequence: the prompt, status, the run's lines and steward audit put the approval on the step it gates; the draft reads as text", async () => {
+  mock.reply({ text: 'Ship on Friday.\nAlice owns the release notes.\nBob fixes the flaky test.' });
+  const run = new CliProcess(['run', 'notes-digest', '--interactive'], env);
+  const taskId = taskIdOf((await run.waitFor(/^task \S+ · agent notes-digest for alice$/m))[0]);
+  const asked = await run.waitFor(/Approval needed \(approval-(\d+)\): write_file · step (\d+)/);
+  const step = asked[2]!;
+  expect(asked[1]).toBe(step);
+  await run.waitFor('Approve as alice?');
+  const prompt = run.stdout.slice(run.stdout.indexOf('Approval needed'));
+  expect(prompt).toContain(
+    '      content:\n' +
+      '        │ Ship on Friday.\n' +
+      '        │ Alice owns the release notes.\n' +
+      '        │ Bob fixes the flaky test.\n',
+  );
+  expect(prompt).not.toContain('\\n');
+
+  const status = await steward('status', taskId);
+  expect(status.stdout).toMatch(new RegExp(`^ {2}step: ${step} awaiting approval · `, 'm'));
+
+  run.write('y\n');
+  const result = await run.done(60_000);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(new RegExp(`step +${step} {2}approved by alice`));
+  expect(result.stdout).toMatch(new RegExp(`step +${step} {2}tool: write_file`));
+  digestWritten = readFileSync(digestFile, 'utf8'); // the digest the tests below expect to stay
+  expect(digestWritten).toContain('Ship on Friday.\nAlice owns the release notes.\n');
+
+  const audit = await steward('audit', 'show', taskId);
+  expect(audit.code).toBe(0);
+  expect(audit.stdout).toMatch(new RegExp(` step ${step} +approval\\.requested `));
+  expect(audit.stdout).toMatch(new RegExp(` step ${step} +approval\\.decided `));
+  expect(audit.stdout).toMatch(new RegExp(` step ${step} +tool\\.completed +write_file`));
 });
 
 test('the terminal stays in step: an approval given elsewhere withdraws the question and the run finishes', async () => {
