@@ -90,3 +90,24 @@ export async function payloadsOf(
   }
   return [...out.entries()].map(([field, bytes]) => ({ field, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
+
+/** The histories of W1, W3 and W5's last tasks on each side, and the payloads of Steward's, by event type. */
+export async function profileResults(client: Client, results: Record<string, unknown>) {
+  const out: Record<string, { steward?: HistoryProfile; bare?: HistoryProfile; stewardPayloads?: unknown }> =
+    {};
+  const ids = (w: string) => {
+    const r = results[w] as { steward?: { historyOf?: string }; bare?: { historyOf?: string } } | undefined;
+    return { steward: r?.steward?.historyOf, bare: r?.bare?.historyOf };
+  };
+  for (const w of ['W1', 'W3', 'W5']) {
+    const { steward, bare } = ids(w);
+    if (!steward || !bare) continue;
+    const s = await profileHistory(client, steward);
+    const payloads: Record<string, unknown> = {};
+    for (const [type, entry] of Object.entries(s.byType)) {
+      if (entry.payloadBytes > 0) payloads[type] = await payloadsOf(client, steward, type);
+    }
+    out[w] = { steward: s, bare: await profileHistory(client, bare), stewardPayloads: payloads };
+  }
+  return out;
+}

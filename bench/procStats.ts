@@ -111,3 +111,17 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
     otherMs: Math.max(b.machineBusy - a.machineBusy - serverMs - workerMs - clientMs, 0),
   };
 }
+
+/** No use yet: what sums of phases start from. */
+export const ZERO_USE: CpuUse = { wallMs: 0, serverMs: 0, workerMs: 0, clientMs: 0, otherMs: 0 };
+
+/** Two phases' use as one (repetitions of a series, summed per side). */
+export function addUse(a: CpuUse, b: CpuUse): CpuUse {
+  return {
+    wallMs: a.wallMs + b.wallMs,
+    serverMs: a.serverMs + b.serverMs,
+    workerMs: a.workerMs + b.workerMs,
+    clientMs: a.clientMs + b.clientMs,
+    otherMs: a.otherMs + b.otherMs,
+  };
+}

@@ -6,8 +6,7 @@
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import pino from 'pino';
 import { createStewardActivities } from '../src/activities';
@@ -95,7 +94,8 @@ async function createWorker(options: WorkerProcessOptions, connection: NativeCon
       ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     });
   }
-  const dir = mkdtempSync(join(tmpdir(), 'steward-bench-'));
+  // beside the data directory, in the driver's directory, which the driver removes at the end
+  const dir = mkdtempSync(join(dirname(options.dataDir), 'worker-'));
   const config = parseConfig(
     {
       dataDir: options.dataDir,
