@@ -9,10 +9,10 @@
  *   (`Basic base64(user:key)`, a base64 request dump) is caught too;
  * - split: its characters in order with up to 6 separators between any two (whitespace, quotes,
  *   commas, `+`, JSON escapes such as `\n`), a separator never being a character of the key itself;
- * - in pieces: any run of 8 or more consecutive characters of a token-like key (16 or more letters,
- *   digits and `-_.~+/=`: an API key, a JWT), for a truncated echo or a key cut in two. Shorter keys,
- *   and secrets such as a database URL (whose pieces, `postgres` or `localhost`, are ordinary words),
- *   are matched whole only.
+ * - in pieces: any run of 8 or more consecutive characters of a token-like key (16 or more of
+ *   letters and digits, both, and `-_.~+=`: an API key, a JWT), for a truncated echo or a key cut in
+ *   two. Shorter keys, and other secret values such as a database URL or a path (whose pieces,
+ *   `postgres` or `localhost`, are ordinary words), are matched whole only.
  */
 export const REDACTED = '[redacted]';
 
@@ -23,7 +23,9 @@ const MIN_SPLIT_LENGTH = 8;
 /** Keys at least this long are also found by any run of FRAGMENT_LENGTH of their characters. */
 const MIN_FRAGMENT_KEY_LENGTH = 16;
 const FRAGMENT_LENGTH = 8;
-const TOKEN_LIKE = /^[A-Za-z0-9._~+/=-]+$/;
+/** An API key or a JWT: no spaces, slashes or colons, and both letters and digits (unlike a path or a word). */
+const tokenLike = (secret: string): boolean =>
+  /^[A-Za-z0-9._~+=-]+$/.test(secret) && /[A-Za-z]/.test(secret) && /[0-9]/.test(secret);
 /** How many separators may stand between two characters of a split key. */
 const MAX_SEPARATORS = 6;
 
@@ -107,7 +109,7 @@ function buildMatcher(secret: string): Matcher {
   ];
   const split = secret.length >= MIN_SPLIT_LENGTH ? splitPattern(secret) : undefined;
   const fragments =
-    secret.length >= MIN_FRAGMENT_KEY_LENGTH && TOKEN_LIKE.test(secret) ? fragmentPattern(secret) : undefined;
+    secret.length >= MIN_FRAGMENT_KEY_LENGTH && tokenLike(secret) ? fragmentPattern(secret) : undefined;
   return {
     scrub(text: string): string {
       let out = text;

@@ -62,6 +62,11 @@ test('a database URL is scrubbed whole, and its ordinary pieces are left in othe
   const url = 'postgres://steward:s3cret-pass@localhost:5432/steward';
   expect(redactSecrets(`connecting to ${url} failed`, [url])).toBe(`connecting to ${REDACTED} failed`);
   expect(redactSecrets('postgres on localhost:5432 is up', [url])).toBe('postgres on localhost:5432 is up');
+  // a path or a word-like value given to an MCP server as a secret: whole only, too
+  expect(redactSecrets('see /home/steward/notes/a.md', ['/home/steward/notes'])).toBe(`see ${REDACTED}/a.md`);
+  expect(redactSecrets('the workspace-settings file', ['workspace-settings-prod'])).toBe(
+    'the workspace-settings file',
+  );
 });
 
 test('a key with characters that mean something in a pattern or in JSON', () => {
