@@ -1,6 +1,6 @@
 /**
  * /openapi.json, built from the same zod schemas the handlers parse with (zod 4's own JSON Schema
- * output, OpenAPI 3.0 flavour), so the document and the server cannot disagree.
+ * output, JSON Schema 2020-12 in OpenAPI 3.1), so the document and the server cannot disagree.
  */
 import { z } from 'zod';
 import * as s from './schemas';
@@ -121,8 +121,19 @@ export const OPERATIONS: Operation[] = [
   },
 ];
 
-const json = (schema: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'any' });
+/**
+ * JSON Schema 2020-12, as OpenAPI 3.1 takes it: 3.0's dialect has no propertyNames, so a record's
+ * key rules (a policy rule's argument paths, an edit's name) were missing and valid-looking bodies
+ * were refused.
+ */
+const json = (schema: z.ZodType, io: 'input' | 'output') => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+  });
+  return rest;
+};
 
 const ERROR_ANSWERS: Record<number, string> = {
   400: 'a bad request: the message names the field',
@@ -188,7 +199,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     };
   }
   return {
-    openapi: '3.0.3',
+    openapi: '3.1.0',
     info: {
       title: 'Steward front door',
       version,

@@ -371,7 +371,7 @@ test('/openapi.json describes every route from the same schemas', async () => {
   const res = await door.call('GET', '/openapi.json', { as: 'carol' });
   expect(res.status).toBe(200);
   const doc = res.body;
-  expect(doc.openapi).toBe('3.0.3');
+  expect(doc.openapi).toBe('3.1.0');
   for (const op of OPERATIONS) expect(doc.paths[op.path][op.method]).toBeDefined();
   const decision =
     doc.paths['/v1/tasks/{taskId}/decision'].post.requestBody.content['application/json'].schema;
