@@ -163,7 +163,9 @@ test('run --interactive follows the task, asks for approval in the terminal, and
 
 test("one step sequence: the prompt, status, the run's lines and steward audit put the approval on the step it gates; the draft reads as text", async () => {
   mock.reply({ text: 'Ship on Friday.\nAlice owns the release notes.\nBob fixes the flaky test.' });
-  const run = new CliProcess(['run', 'notes-digest', '--interactive'], env);
+  // its own output file: the digest the other tests wrote stays as they expect it
+  const input = JSON.stringify({ file: 'notes/meeting.md', out: 'notes/steps-digest.md' });
+  const run = new CliProcess(['run', 'notes-digest', '--input-json', input, '--interactive'], env);
   const taskId = taskIdOf((await run.waitFor(/^task \S+ · agent notes-digest for alice$/m))[0]);
   const asked = await run.waitFor(/Approval needed \(approval-(\d+)\): write_file · step (\d+)/);
   const step = asked[2]!;
@@ -186,8 +188,9 @@ test("one step sequence: the prompt, status, the run's lines and steward audit p
   expect(result.code).toBe(0);
   expect(result.stdout).toMatch(new RegExp(`step +${step} {2}approved by alice`));
   expect(result.stdout).toMatch(new RegExp(`step +${step} {2}tool: write_file`));
-  digestWritten = readFileSync(digestFile, 'utf8'); // the digest the tests below expect to stay
-  expect(digestWritten).toContain('Ship on Friday.\nAlice owns the release notes.\n');
+  expect(readFileSync(join(workspace, 'notes', 'steps-digest.md'), 'utf8')).toContain(
+    'Ship on Friday.\nAlice owns the release notes.\n',
+  );
 
   const audit = await steward('audit', 'show', taskId);
   expect(audit.code).toBe(0);
