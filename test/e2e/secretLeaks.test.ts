@@ -20,8 +20,8 @@ import { MockOpenAI } from '../support/mockOpenAI';
 jest.setTimeout(240_000);
 
 const KEY_ENV = 'STEWARD_LEAK_TEST_KEY';
-// mixed case, so an upper- or lower-cased echo differs from the key
-const KEY = `sk-proj-${randomBytes(24).toString('base64').replace(/[+/=]/g, '')}`;
+// mixed case (an upper- or lower-cased echo differs from it), letters and digits (a token-like key)
+const KEY = `sk-proj-${randomBytes(24).toString('base64').replace(/[+/=]/g, '')}7Q`;
 const echoed = (marker: string) =>
   `${marker}: ${Object.entries(keyForms(KEY))
     .map(([form, text]) => `${form} <${text}>`)

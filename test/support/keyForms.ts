@@ -18,6 +18,7 @@ export function keyForms(key: string): Record<string, string> {
     'split by spaces': chunks.join(' '),
     'split by newlines': chunks.join('\n'),
     'split into quoted pieces': chunks.map((c) => `"${c}"`).join(' + '),
+    'cut short': `${key.slice(0, 20)}…`,
   };
 }
 
