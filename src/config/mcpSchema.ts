@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -12,6 +13,39 @@ const effect = z.enum(['read', 'write', 'spend', 'irreversible']);
 /** The name of an environment variable. */
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name');
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'expected an HTTP header name');
+
+const absolutePath = z.string().min(1).max(4096).refine(isAbsolute, 'expected an absolute path');
+
+/**
+ * How a stdio server is confined (bubblewrap, src/shared/sandbox.ts): the system read-only, the data
+ * directory, config and .env files masked, its own /tmp, no network unless `network: true`. `false`
+ * runs it unconfined, as the worker's user: only for code you trust with the install's keys.
+ */
+export const mcpSandboxSchema = z.union(
+  [
+    z.literal(false),
+    z
+      .object({
+        /** The host's network (a server that calls an API); without it, a loopback of its own only. */
+        network: z.boolean().default(false),
+        /** Absolute paths the server may write (each must exist, and none may hold the data directory). */
+        writable: z.array(absolutePath).max(100).default([]),
+        /** More absolute paths it must not see, besides the data directory, the config and .env files. */
+        hide: z.array(absolutePath).max(100).default([]),
+      })
+      .strict(),
+  ],
+  {
+    // an object is read as the object form: name its bad field rather than both forms
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined;
+      const inner = issue.errors[1]?.[0];
+      if (typeof issue.input === 'object' && issue.input !== null && inner)
+        return `${inner.path.join('.')}: ${inner.message}`;
+      return 'expected false (run unconfined) or { network?, writable?, hide? }';
+    },
+  },
+);
 
 /** What configuration says about one tool; for a server not marked trusted, annotations may only tighten it. */
 export const mcpToolOverrideSchema = z
@@ -49,6 +83,8 @@ export const mcpServerSchema = z
      * accept` (trust on first use). Changes after that are refused all the same.
      */
     acceptOnFirstUse: z.boolean().default(false),
+    /** A stdio server runs under bubblewrap unless this is `false` (see mcpSandboxSchema). */
+    sandbox: mcpSandboxSchema.optional(),
     /** Who runs the server, and so sees every tool's input: default `local` for stdio, `public` for a URL. */
     trust: trust.optional(),
     /** Class of the data its tools return, unless a tool says otherwise (default `internal`). */
@@ -69,6 +105,11 @@ export const mcpServerSchema = z
       if (server.args.length) issue('args', 'args are for a stdio server (command)');
       if (Object.keys(server.env).length) issue('env', 'env is for a stdio server (command)');
       if (server.cwd) issue('cwd', 'cwd is for a stdio server (command)');
+      if (server.sandbox !== undefined)
+        issue(
+          'sandbox',
+          'sandbox is for a stdio server (command): an HTTP server runs where Steward cannot confine it',
+        );
       const url = new URL(server.url);
       if (url.username || url.password)
         issue('url', 'credentials do not belong in the file: use headers with an environment variable');
@@ -94,3 +135,28 @@ export const mcpServersSchema = z
 
 export type McpServerConfig = z.output<typeof mcpServerSchema>;
 export type McpToolOverride = z.output<typeof mcpToolOverrideSchema>;
+
+/**
+ * An MCP server is never handed a model provider's API key: `env` and `headers` may not read the
+ * variable a provider's `apiKeyEnv` names (the key would reach code Steward does not trust).
+ */
+export function providerKeysStayWithProviders(
+  config: {
+    providers: Record<string, object>;
+    mcpServers: Record<string, McpServerConfig>;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const keys = new Map<string, string>();
+  for (const [name, provider] of Object.entries(config.providers))
+    if ('apiKeyEnv' in provider && typeof provider.apiKeyEnv === 'string') keys.set(provider.apiKeyEnv, name);
+  for (const [server, settings] of Object.entries(config.mcpServers))
+    for (const field of ['env', 'headers'] as const)
+      for (const [key, variable] of Object.entries(settings[field]))
+        if (keys.has(variable))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['mcpServers', server, field, key],
+            message: `reads ${variable}, the API key of provider ${keys.get(variable)}: an MCP server is never given a provider's key`,
+          });
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { agentEntrySchema } from './agentSchema';
-import { mcpServersSchema } from './mcpSchema';
+import { mcpServersSchema, providerKeysStayWithProviders } from './mcpSchema';
 import { apiSchema } from './apiSchema';
 import { telemetrySchema } from './telemetrySchema';
 
@@ -349,7 +349,8 @@ export const configSchema = z
     /** OpenTelemetry traces over OTLP/HTTP (README: Traces): off unless an endpoint is set. */
     telemetry: telemetrySchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => providerKeysStayWithProviders(config, ctx));
 
 export type StewardConfigInput = z.input<typeof configSchema>;
 export type StewardConfig = z.output<typeof configSchema>;

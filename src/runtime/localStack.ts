@@ -215,7 +215,13 @@ export async function runWorkers(
   // MCP servers connect now (each bounded by its timeout): one that fails leaves its tools out, with the
   // reason. A compute node's process runs compute jobs only; MCP tools run on the steward queue.
   const servers = options.stewardQueue === false ? {} : config.mcpServers;
-  const mcp = await McpTools.connect(servers, { dataDir: config.dataDir, logger });
+  // an untrusted stdio server runs sandboxed, without the data directory, config and policy file
+  const mcp = await McpTools.connect(servers, {
+    dataDir: config.dataDir,
+    configFile: config.source,
+    policyFile: config.policy.file,
+    logger,
+  });
   let tools: WorkerToolRegistry;
   let providers: Map<string, ModelProvider>;
   try {

@@ -23,6 +23,8 @@ const silent: TemporalLogger = { log() {}, trace() {}, debug() {}, info() {}, wa
 const logger = pino({ level: 'silent' });
 
 let dir: string;
+/** Where the test server writes (outside the data directory, which its sandbox masks). */
+let scratch: string;
 const opened: McpTools[] = [];
 
 /** The test server over stdio, as a config entry; `variant` names the env var that selects its behaviour. */
@@ -31,6 +33,7 @@ function stdioServer(extra: Record<string, unknown> = {}): McpServerConfig {
     command: process.execPath,
     args: ['--require', TSX, SERVER],
     env: { MCP_TEST_RECORD: 'TEST_MCP_RECORD', MCP_TEST_MARKER: 'TEST_MCP_MARKER' },
+    sandbox: { writable: [scratch] },
     connectTimeoutSeconds: 20,
     ...extra,
   });
@@ -65,12 +68,14 @@ function activitiesFor(tools: McpTools) {
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'steward-mcp-'));
-  process.env.TEST_MCP_RECORD = join(dir, 'record.jsonl');
-  process.env.TEST_MCP_MARKER = join(dir, 'crashed');
+  scratch = mkdtempSync(join(tmpdir(), 'steward-mcp-scratch-'));
+  process.env.TEST_MCP_RECORD = join(scratch, 'record.jsonl');
+  process.env.TEST_MCP_MARKER = join(scratch, 'crashed');
 });
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((t) => t.close()));
   rmSync(dir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('MCP tools over stdio (a server written for the tests with the SDK)', () => {
@@ -145,7 +150,7 @@ describe('MCP tools over stdio (a server written for the tests with the SDK)', (
     expect(first.nonRetryable).toBe(false);
     const crashedPid = readFileSync(process.env.TEST_MCP_MARKER!, 'utf8');
     const second = await runTool({ tool: 'test__crash_once', input: {} });
-    expect((second.output as { text: string }).text).toMatch(/^alive in \d+$/);
+    expect((second.output as { text: string }).text).toMatch(/^alive in [0-9a-f]{16}$/);
     expect((second.output as { text: string }).text).not.toBe(`alive in ${crashedPid}`);
   });
 
@@ -159,7 +164,7 @@ describe('MCP tools over stdio (a server written for the tests with the SDK)', (
     expect(timedOut.nonRetryable).toBe(false);
     expect(timedOut.message).toMatch(/timeout exceeded/i);
     const after = (await runTool({ tool: 'test__whoami', input: {} })).output as { text: string };
-    expect(after.text).toMatch(/^pid \d+$/);
+    expect(after.text).toMatch(/^process [0-9a-f]{16}$/);
     expect(after).not.toEqual(pid);
   });
 
@@ -301,7 +306,7 @@ describe('MCP tools over streamable HTTP', () => {
 
 describe('a published MCP server, run as users run it: @modelcontextprotocol/server-filesystem over stdio', () => {
   test('its tools are pinned, mapped from a trusted server’s annotations, and read and write files', async () => {
-    const files = join(dir, 'files');
+    const files = join(scratch, 'files');
     mkdirSync(files);
     writeFileSync(join(files, 'hello.txt'), 'hello from the filesystem server\n');
     const servers = {
@@ -310,6 +315,7 @@ describe('a published MCP server, run as users run it: @modelcontextprotocol/ser
         args: ['--no-install', '@modelcontextprotocol/server-filesystem', files],
         cwd: REPO, // npx finds the pinned devDependency; users run `npx -y @modelcontextprotocol/server-filesystem <dir>`
         trusted: true,
+        sandbox: { writable: [files] }, // it reads and writes there, and nowhere else
         connectTimeoutSeconds: 30,
         tools: { create_directory: { disabled: true } },
       }),

@@ -31,7 +31,9 @@ function payloadTexts(value: unknown, out: string[] = []): string[] {
 describe('MCP tools end to end', () => {
   const dir = mkdtempSync(join(process.env.STEWARD_TEST_DIR ?? '/tmp', 'mcp-e2e-'));
   const files = join(dir, 'files');
-  const record = join(dir, 'record.jsonl');
+  // the servers run sandboxed: they see and write only their sandbox.writable paths, outside the data directory
+  const out = join(dir, 'out');
+  const record = join(out, 'record.jsonl');
   let worker: StewardWorker;
 
   const testServer = (variantEnv?: string) => ({
@@ -41,11 +43,13 @@ describe('MCP tools end to end', () => {
       MCP_TEST_RECORD: 'STEWARD_IT_MCP_RECORD',
       ...(variantEnv ? { MCP_TEST_VARIANT: variantEnv } : {}),
     },
+    sandbox: { writable: [out] },
     connectTimeoutSeconds: 30,
   });
 
   beforeAll(async () => {
     mkdirSync(files, { recursive: true });
+    mkdirSync(out, { recursive: true });
     writeFileSync(join(files, 'note.txt'), 'remember the milk');
     process.env.STEWARD_IT_MCP_RECORD = record;
     process.env.STEWARD_IT_MCP_VARIANT = 'normal';
@@ -63,6 +67,7 @@ describe('MCP tools end to end', () => {
           args: ['--no-install', '@modelcontextprotocol/server-filesystem', files],
           cwd: REPO,
           trusted: true,
+          sandbox: { writable: [files] },
           connectTimeoutSeconds: 30,
         },
         test: {

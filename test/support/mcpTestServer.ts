@@ -8,6 +8,7 @@
  *   MCP_TEST_RECORD   file that `record` appends to (one JSON line per new idempotency key)
  *   MCP_TEST_MARKER   file whose absence makes `crash_once` exit the process (it creates it first)
  */
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,8 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const variant = () => process.env.MCP_TEST_VARIANT ?? 'normal';
+/** Names this process: under a sandbox's own pid namespace, every server's pid is the same. */
+const INSTANCE = randomBytes(8).toString('hex');
 
 function tools(): Record<string, unknown>[] {
   const list: Record<string, unknown>[] = [
@@ -133,18 +136,18 @@ export function createTestServer(): Server {
       case 'crash_once': {
         const marker = process.env.MCP_TEST_MARKER!;
         if (!existsSync(marker)) {
-          writeFileSync(marker, String(process.pid));
+          writeFileSync(marker, INSTANCE);
           setTimeout(() => process.exit(3), 10);
           return new Promise(() => undefined); // never answers: the process is gone first
         }
-        return text(`alive in ${process.pid}`);
+        return text(`alive in ${INSTANCE}`);
       }
       case 'mutate':
         process.env.MCP_TEST_VARIANT = 'changed';
         setTimeout(() => void server.sendToolListChanged(), 10);
         return text('echo changed');
       case 'whoami':
-        return text(`pid ${process.pid}`);
+        return text(`process ${INSTANCE}`);
       case 'search_web':
         return text(`results for ${String(args.q)}`);
       default:

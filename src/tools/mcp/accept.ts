@@ -25,7 +25,12 @@ export class UnknownMcpServer extends StewardError {}
  * Returns each tool with how it changed and how Steward will treat it, for a person to review.
  */
 export async function acceptMcpServer(
-  config: { mcpServers: Record<string, McpServerConfig>; dataDir: string },
+  config: {
+    mcpServers: Record<string, McpServerConfig>;
+    dataDir: string;
+    source?: string;
+    policy?: { file?: string };
+  },
   server: string,
   logger: Logger,
 ): Promise<AcceptedTool[]> {
@@ -36,7 +41,8 @@ export async function acceptMcpServer(
       `no MCP server ${server} in the config (${known.length ? known.join(', ') : 'mcpServers is empty'})`,
     );
   }
-  const connection = new McpConnection(server, settings, logger);
+  const install = { dataDir: config.dataDir, configFile: config.source, policyFile: config.policy?.file };
+  const connection = new McpConnection(server, settings, install, logger);
   try {
     const { tools } = await connection.connect();
     const before = readPins(config.dataDir)[server];

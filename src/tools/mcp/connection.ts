@@ -3,9 +3,11 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { McpServerConfig } from '../../config/mcpSchema';
 import { StewardError } from '../../errors';
+import { findBwrap, protectedPaths, sandboxedCommand } from '../sandbox';
 import { registerSecret } from '../../shared/secrets';
 import type { McpToolListing } from './pins';
 
@@ -56,6 +58,14 @@ function fromEnvironment(
   return out;
 }
 
+/** What an untrusted server must not see of the install that starts it. */
+export interface McpInstall {
+  dataDir: string;
+  /** The config file; by default the one `loadConfig` reads (STEWARD_CONFIG, else ./steward.yaml). */
+  configFile?: string;
+  policyFile?: string;
+}
+
 /**
  * One MCP server: connects on first use (the handshake and the tool listing bounded by the
  * configured timeout), is reused across calls, and connects again after the connection dies (a
@@ -71,6 +81,7 @@ export class McpConnection {
   constructor(
     readonly name: string,
     private readonly config: McpServerConfig,
+    private readonly install: McpInstall,
     private readonly logger: Logger,
     private readonly onTools: (tools: McpToolListing[]) => void = () => undefined,
   ) {}
@@ -86,10 +97,10 @@ export class McpConnection {
       const headers = fromEnvironment(this.name, 'headers', config.headers);
       return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } });
     }
+    const env = fromEnvironment(this.name, 'env', config.env);
     const transport = new StdioClientTransport({
-      command: config.command!,
-      args: config.args,
-      env: fromEnvironment(this.name, 'env', config.env),
+      ...this.command(),
+      env, // with the SDK's few defaults (PATH, HOME, USER…): nothing else of the worker's
       cwd: config.cwd,
       stderr: 'pipe',
     });
@@ -97,6 +108,26 @@ export class McpConnection {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-STDERR_TAIL_CHARS);
     });
     return transport;
+  }
+
+  /** The server's command line: under bubblewrap unless its config says `sandbox: false`. */
+  private command(): { command: string; args: string[] } {
+    const { command, args, cwd, sandbox } = this.config;
+    if (sandbox === false) return { command: command!, args };
+    // made now, so that it is masked rather than appearing later, unmasked
+    mkdirSync(this.install.dataDir, { recursive: true, mode: 0o700 });
+    return sandboxedCommand(
+      {
+        command: command!,
+        args,
+        cwd,
+        network: sandbox?.network ?? false,
+        writable: sandbox?.writable ?? [],
+        hidden: [...protectedPaths(this.install), ...(sandbox?.hide ?? [])],
+      },
+      findBwrap(),
+      { what: 'it', optOut: `declare it trusted with \`sandbox: false\` under mcpServers.${this.name}` },
+    );
   }
 
   private describeFailure(err: unknown): string {

@@ -6,7 +6,7 @@ import { ErrorTypes, failure } from '../../errors';
 import type { TrustTier } from '../../shared/types';
 import type { ToolDefinition } from '../registry';
 import { treatMcpTool, type McpToolTreatment } from './annotations';
-import { McpConnection, McpServerUnavailable, type McpCallResult } from './connection';
+import { McpConnection, McpServerUnavailable, type McpCallResult, type McpInstall } from './connection';
 import { checkPin, readPins, writeServerPins, type McpToolListing, type PinnedServer } from './pins';
 
 /** A Steward tool's name for an MCP server's tool: `<server>__<tool>` (characters a model API accepts). */
@@ -87,8 +87,7 @@ function callFailure(name: string, err: unknown): Error {
   return failure(ErrorTypes.ToolFailed, `${name}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
-export interface McpToolsOptions {
-  dataDir: string;
+export interface McpToolsOptions extends McpInstall {
   logger: Logger;
 }
 
@@ -118,7 +117,7 @@ export class McpTools {
 
   private async add(server: string, config: McpServerConfig): Promise<void> {
     const { logger, dataDir } = this.options;
-    const connection = new McpConnection(server, config, logger, (listed) =>
+    const connection = new McpConnection(server, config, this.options, logger, (listed) =>
       this.recheck(server, config, listed),
     );
     this.connections.set(server, connection);
