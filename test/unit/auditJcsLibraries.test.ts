@@ -7,8 +7,9 @@ import { canonicalJson } from '../../src/audit/canonicalJson';
 /**
  * docs/audit.md says any RFC 8785 library re-computes an entry's hash. Checked here with two that
  * Steward does not use, run as their own processes on the trail's JSON lines: Python's `rfc8785`
- * (pinned in .ci/run) and npm's `canonicalize` 4.0.0 (a devDependency; 5.x declares Node >= 22). Both refuse a lone surrogate, so a
- * principal carrying one is made well-formed (U+FFFD) before it enters the trail.
+ * (pinned in .ci/run) and npm's `canonicalize` 4.0.0 (a devDependency; 5.x declares Node >= 22).
+ * Both refuse a lone surrogate, so a principal carrying one is made well-formed (U+FFFD) before it
+ * enters the trail.
  */
 
 const REPO = join(__dirname, '..', '..');
