@@ -26,7 +26,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { extractBlocks, SHELL_LANGS, type DocBlock } from '../support/docBlocks';
+import { extractBlocks, sampleLinesMissing, SHELL_LANGS, type DocBlock } from '../support/docBlocks';
 
 const REPO = join(__dirname, '..', '..');
 
@@ -161,8 +161,19 @@ function problems(block: DocBlock, code: number | null, output: string): string[
   return found;
 }
 
+/** What the last block that ran printed, for a `sample` block after it. */
+let lastOutput = '';
+
 async function runBlock(block: DocBlock, index: number): Promise<void> {
   const t = block.test!;
+  if (t.sample) {
+    const missing = sampleLinesMissing(block.code, lastOutput, 'newcomer');
+    if (missing.length > 0)
+      throw new Error(
+        `the sample differs from what the block before printed; no line like:\n${missing.join('\n')}\n${describeBlock(block, lastOutput)}`,
+      );
+    return;
+  }
   if (t.file) {
     mkdirSync(dirname(join(scratch, t.file)), { recursive: true });
     writeFileSync(join(scratch, t.file), block.code);
@@ -173,6 +184,7 @@ async function runBlock(block: DocBlock, index: number): Promise<void> {
   for (;;) {
     const { code, output } = await runOnce(block, index);
     const found = problems(block, code, output);
+    lastOutput = output;
     if (found.length === 0) return;
     if (!t.eventually || Date.now() > deadline)
       throw new Error(`${found.join('; ')}\n${describeBlock(block, output)}`);
@@ -263,12 +275,9 @@ test('every shell block says how it is tested (run, or why not)', () => {
   expect(runnable.length).toBeGreaterThan(0);
 });
 
-describe.each(files)('%s', (file) => {
+// Guides of prose and config only (no runnable block) are counted above; there is nothing to run.
+describe.each(files.filter((f) => runnable.some((b) => b.file === f)))('%s', (file) => {
   const own = runnable.filter((b) => b.file === file);
-  if (own.length === 0) {
-    test('has no runnable block (nothing to run)', () => expect(own).toEqual([]));
-    return;
-  }
   test.each(own.map((b) => [`line ${b.line}: ${firstLine(b.code)}`, b] as const))(
     '%s',
     async (_name, block) => {

@@ -8,6 +8,7 @@
  *   <!-- docs-test: background, ready "Worker on" -->     start, wait for the text, keep running
  *   <!-- docs-test: file "policy.yaml" -->                write the block to that file (any language)
  *   <!-- docs-test: skip "needs Docker" -->               not run here, for the reason given
+ *   <!-- docs-test: sample -->                            (on output) what the block before printed
  *
  * Every shell block (sh, bash, shell) must carry one, so nothing is silently unchecked.
  */
@@ -32,6 +33,7 @@ export interface BlockTest {
   tty?: string;
   eventually?: boolean;
   file?: string;
+  sample?: boolean;
   timeoutSeconds: number;
 }
 
@@ -111,12 +113,15 @@ export function parseMarker(text: string, where: string): BlockTest {
       case 'file':
         test.file = str();
         break;
+      case 'sample':
+        test.sample = true;
+        break;
       case 'timeout':
         test.timeoutSeconds = num();
         break;
       default:
         throw new Error(
-          `${where}: unknown docs-test "${key}" (skip, background, ready, expect, exit, tty, eventually, file, timeout)`,
+          `${where}: unknown docs-test "${key}" (skip, background, ready, expect, exit, tty, eventually, file, sample, timeout)`,
         );
     }
   }
@@ -125,4 +130,37 @@ export function parseMarker(text: string, where: string): BlockTest {
   if (test.background && !test.ready)
     throw new Error(`${where}: docs-test background needs ready "…" (the text that says it is up)`);
   return test;
+}
+
+/**
+ * The lines of a sample output that `output` must print, each as a pattern: times, decimals, numbers
+ * of three digits or more (ports, sizes) and hex ids and hashes vary, `you` stands for `user`, a line
+ * cut short with … is matched by its start, and the model's draft (lines quoted with │) is not
+ * compared. Small numbers (steps, counts) must match; runs of spaces (padding) may differ. Returns the lines no output line matches.
+ */
+export function sampleLinesMissing(sample: string, output: string, user: string): string[] {
+  const printed = output.split('\n').map((l) => l.trimEnd());
+  const missing: string[] = [];
+  for (const line of sample.split('\n').map((l) => l.trimEnd())) {
+    if (line.trim() === '' || line.trimStart().startsWith('│')) continue;
+    const [start, ...cut] = line.split('…');
+    const regex = new RegExp(`^${linePattern(start, user)}${cut.length > 0 ? '' : '$'}`);
+    if (!printed.some((l) => regex.test(l))) missing.push(line);
+  }
+  return missing;
+}
+
+const VARYING = /(\d{4}-\d\d-\d\dT[\d:.]+Z)|(\d+\.\d+)|(\b(?=[0-9a-f]*\d)[0-9a-f]{6,}\b)|(\d{3,})|(\byou\b)/g;
+
+function linePattern(text: string, user: string): string {
+  // columns are padded to the values' widths: a run of spaces is any run of spaces
+  const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ {2,}/g, ' +');
+  let pattern = '';
+  let at = 0;
+  for (const m of text.matchAll(VARYING)) {
+    pattern += escape(text.slice(at, m.index));
+    pattern += m[5] ? escape(user) : m[3] ? '[0-9a-f]+' : '[\\d:.TZ-]+';
+    at = m.index + m[0].length;
+  }
+  return pattern + escape(text.slice(at));
 }

@@ -1,4 +1,4 @@
-import { extractBlocks, parseMarker } from '../support/docBlocks';
+import { extractBlocks, parseMarker, sampleLinesMissing } from '../support/docBlocks';
 
 const doc = [
   '# Guide',
@@ -60,4 +60,41 @@ test('an unclosed block is an error naming where it opens', () => {
 
 test('defaults: exit 0, no expectations, two minutes', () => {
   expect(parseMarker(' ', 'a.md:1')).toEqual({ expect: [], exit: 0, timeoutSeconds: 120 });
+});
+
+describe('sampleLinesMissing', () => {
+  const printed = [
+    'Review lane: http://127.0.0.1:43135/ui/ (sign in as newcomer with stw_4M-6TtybzJNwwrnWlY87Sb)',
+    'task notes-digest-3d116250 · agent notes-digest for newcomer',
+    '  step  4  approved by newcomer                                 $0.000000',
+    '        │ The meeting notes are a detailed report',
+    'completed in 14.9 s · 4 steps · $0.000000',
+    '  audit: 11 entries, head 0950038c5a9c4fb7…',
+  ].join('\n');
+  const sample = [
+    'Review lane: http://127.0.0.1:37193/ui/ (sign in as you with stw_…)',
+    'task notes-digest-c37ec7d1 · agent notes-digest for you',
+    '  step  4  approved by you                                      $0.000000',
+    '        │ a different draft',
+    'completed in 5.2 s · 4 steps · $0.000000',
+    '  audit: 11 entries, head dbeb434a2b14c068…',
+  ].join('\n');
+
+  test('ids, ports, times, hashes, the user and the draft may differ', () => {
+    expect(sampleLinesMissing(sample, printed, 'newcomer')).toEqual([]);
+  });
+
+  test('a line the run no longer prints is named, and step numbers and counts must match', () => {
+    const old = sample.replace('step  4  approved', 'step  3  approved');
+    expect(sampleLinesMissing(old, printed, 'newcomer')).toEqual([
+      '  step  3  approved by you                                      $0.000000',
+    ]);
+    expect(sampleLinesMissing('completed in 5.2 s · 3 steps · $0.000000', printed, 'newcomer')).toHaveLength(
+      1,
+    );
+    expect(sampleLinesMissing('stopped: approval_rejected', printed, 'newcomer')).toHaveLength(1);
+    expect(
+      sampleLinesMissing('task notes-digest-3d116250 · agent notes-digest for alice', printed, 'newcomer'),
+    ).toHaveLength(1);
+  });
 });
