@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@temporalio/client';
@@ -135,17 +135,22 @@ describe('a connection the server refuses says why', () => {
   });
 
   test('a client certificate the server does not trust', async () => {
-    const other = makeClusterCertificates(mkdtempSync(join(tmpdir(), 'steward-other-ca-')));
-    await expect(
-      connectWorker(state.address, {
-        env: env({
-          TEMPORAL_TLS: 'true',
-          TEMPORAL_TLS_SERVER_CA_CERT_PATH: state.tls!.caFile,
-          TEMPORAL_TLS_SERVER_NAME: state.tls!.serverName,
-          TEMPORAL_TLS_CLIENT_CERT_PATH: other.clientCertFile,
-          TEMPORAL_TLS_CLIENT_KEY_PATH: other.clientKeyFile,
+    const otherDir = mkdtempSync(join(tmpdir(), 'steward-other-ca-'));
+    try {
+      const other = makeClusterCertificates(otherDir);
+      await expect(
+        connectWorker(state.address, {
+          env: env({
+            TEMPORAL_TLS: 'true',
+            TEMPORAL_TLS_SERVER_CA_CERT_PATH: state.tls!.caFile,
+            TEMPORAL_TLS_SERVER_NAME: state.tls!.serverName,
+            TEMPORAL_TLS_CLIENT_CERT_PATH: other.clientCertFile,
+            TEMPORAL_TLS_CLIENT_KEY_PATH: other.clientKeyFile,
+          }),
         }),
-      }),
-    ).rejects.toThrow(/did not accept this connection's client certificate/);
+      ).rejects.toThrow(/did not accept this connection's client certificate/);
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
   });
 });

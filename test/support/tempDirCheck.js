@@ -6,7 +6,7 @@
  * A directory of its own, rather than a before/after listing of the system's, so other runs on the
  * same machine cannot make this one fail. Plain JavaScript: jest loads reporters without transforming.
  */
-const { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } = require('node:fs');
+const { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } = require('node:fs');
 const { tmpdir, userInfo } = require('node:os');
 const { join } = require('node:path');
 
@@ -21,6 +21,9 @@ class TempDirCheck {
     this.systemTmp = tmpdir();
     removeAbandonedRoots(this.systemTmp);
     this.root = mkdtempSync(join(this.systemTmp, `${PREFIX}${process.pid}-`));
+    // passable like the system's temp directory: the cluster's PostgreSQL runs as its own user and
+    // must reach its data directory below this one (each test's own directory keeps its mode)
+    chmodSync(this.root, 0o711);
     // tools' own caches are not the tests' leftovers: they stay where the tools keep them
     for (const name of TOOL_CACHES) {
       mkdirSync(join(this.systemTmp, name), { recursive: true, mode: 0o700 });
