@@ -7,7 +7,7 @@ import type { ToolRegistry } from '../tools/registry';
 import type { TaskSpec } from '../workflows/contract';
 import { policyNarrowingSchema, type PolicyFile } from '../config/policyFile';
 import { basePolicy, narrowPolicy } from './taskPolicy';
-import { describeIssues } from '../config/load';
+import { describeIssues } from '../config/errors';
 import { limitsNarrowingSchema, limitsSchema, type StewardConfig } from '../config/schema';
 import { StewardError } from '../errors';
 

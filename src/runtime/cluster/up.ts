@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { ensureInstallKey } from '../../stores/keys';
 import type { StewardConfigInput } from '../../config/schema';
 import { freePort } from '../devServer';
 import { ensureModel } from '../../weights';
@@ -40,6 +41,21 @@ export function baseConfig(config: ClusterOptions['config']): StewardConfigInput
   const tools = (parsed.tools ??= {});
   tools.workspace = resolve(dirname(file), tools.workspace ?? 'workspace');
   return parsed;
+}
+
+/**
+ * Every process of the cluster has its own key in its data directory (made here, before they start):
+ * each accepts the others' signed audit heads and the state they carry across continue-as-new.
+ */
+function trustEachOther(config: Record<string, unknown>, specs: { name: string; dataDir: string }[]): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const signing = ((config as any).signing ??= {});
+  const keys = new Map<string, { id: string; publicKey: string }>();
+  for (const spec of specs) {
+    const key = ensureInstallKey(spec.dataDir);
+    keys.set(key.publicKey, { id: `${spec.name}-${key.keyId}`.slice(0, 100), publicKey: key.publicKey });
+  }
+  signing.auditKeys = [...(signing.auditKeys ?? []), ...keys.values()];
 }
 
 /** The config every Steward process of the cluster reads: the base plus the cluster's server and nodes. */
@@ -223,7 +239,6 @@ export async function clusterUp(options: ClusterOptions): Promise<ClusterState> 
       { id: 'node-b', trust: 'private' },
     ];
     const config = stewardConfigFor(options, state, nodes, await embeddedModel(options));
-    writeFileSync(state.stewardConfig, stringify(config));
     const shared = join(dir, 'steward', 'shared');
     const dataDir = (name: string) => (blobs === 'local' ? shared : join(dir, 'steward', name));
     state.specs = [
@@ -238,6 +253,8 @@ export async function clusterUp(options: ClusterOptions): Promise<ClusterState> 
         dataDir: dataDir(n.id),
       })),
     ];
+    trustEachOther(config, state.specs);
+    writeFileSync(state.stewardConfig, stringify(config));
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     mkdirSync((config as any).tools.workspace, { recursive: true });
     await time(timings, 'steward', async () => {
