@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/ledger.ts [tasks=30] [reservations=500]
  */
+import { ed25519 } from '@noble/curves/ed25519';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createStewardActivities } from '../src/activities';
 import { ledgerId } from '../src/activities/spend';
+import { signReserve } from '../src/audit/ledgerSigning';
+import { publicKeyOf } from '../src/audit/signing';
 import { AgentRegistry } from '../src/agents';
 import type { AgentDefinition } from '../src/agents/definition';
 import { parseConfig } from '../src/config/load';
@@ -58,6 +61,8 @@ async function main(): Promise<void> {
   const route = { id: 'm', provider: 'mock', model: 'm', price: { inputPerMTok: 1, outputPerMTok: 1 } };
   const base = { providers: { mock: { kind: 'openai-compatible', baseURL: mock.url } }, models: [route] };
   const queues = { perTask: 'bench-per-task', ledger: 'bench-ledger' };
+  const privateKey = ed25519.utils.randomPrivateKey();
+  const auditKey = { keyId: 'bench', publicKey: publicKeyOf(privateKey), privateKey };
   const workers = await Promise.all(
     Object.entries({
       [queues.perTask]: parseConfig(base),
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
           blobs,
           logger: pino({ level: 'silent' }),
           ledger: { client, taskQueue },
+          auditKey, // a ledger believes only reservations and settlements its worker's key signed
         }),
       }),
     ),
@@ -104,8 +110,16 @@ async function main(): Promise<void> {
     Array.from({ length: 20 }, async () => {
       while (next < RESERVATIONS) {
         const id = `r-${next++}`;
+        const request = {
+          id,
+          taskId: 'bench',
+          usd: 0.001,
+          tokens: 10,
+          cap: {},
+          expiresAt: Date.now() + 3_600_000,
+        };
         await client.workflow.executeUpdateWithStart('reserve', {
-          args: [{ id, taskId: 'bench', usd: 0.001, tokens: 10, cap: {}, expiresAt: Date.now() + 3_600_000 }],
+          args: [{ ...request, signature: signReserve(auditKey, account, request) }],
           startWorkflowOperation: new WithStartWorkflowOperation('ledger', {
             workflowId: ledgerId(account),
             taskQueue: queues.ledger,

@@ -5,8 +5,10 @@ import { ApplicationFailure, type Duration } from '@temporalio/common';
  * so the activity's retry policy (not a second layer of retries) decides what happens next.
  */
 export const ErrorTypes = {
-  /** Provider answered 408/409/429/5xx, timed out or dropped the connection: retry, maybe after Retry-After. */
+  /** Provider answered 408/409/429/5xx or dropped the connection: retry, maybe after Retry-After. */
   ProviderUnavailable: 'ProviderUnavailable',
+  /** Provider did not finish within its deadline: it may have done (and billed) the work meanwhile. */
+  ProviderTimeout: 'ProviderTimeout',
   /** Provider answered with a body we cannot read (malformed JSON, no choices): usually transient. */
   ProviderBadResponse: 'ProviderBadResponse',
   /** Provider refused the request (400, 401, 403, 404, 422…): retrying the same request cannot help. */

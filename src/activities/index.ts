@@ -4,8 +4,8 @@ import type { BlobStore } from '../stores/blobStore';
 import type { ToolRegistry } from '../tools/registry';
 import { createAuditActivity, type AuditActivityDeps } from './audit';
 import { createModelActivity } from './model';
-import { createSpendActivity, type SpendActivityDeps } from './spend';
-import { createTaskActivity, type TaskActivityDeps } from './task';
+import { createSpendActivities, type SpendActivityDeps } from './spend';
+import { createTaskActivities, type TaskActivityDeps } from './task';
 import { createToolActivity, type ToolActivityDeps } from './tool';
 import type { ActivityTracing } from './trace';
 
@@ -18,6 +18,8 @@ export interface ActivityDeps {
   node?: ToolActivityDeps['node'];
   /** Set when telemetry is on: model and tool calls become spans (README: Traces). */
   tracing?: ActivityTracing;
+  /** The install's key: the model activity signs what a call cost for the spend ledgers. */
+  auditKey?: AuditActivityDeps['auditKey'];
 }
 
 /** Every step's side effect, built from its dependencies so tests inject real local servers. */
@@ -37,8 +39,8 @@ export function createStewardActivities(
 ) {
   return {
     ...createActivities(deps),
-    resolveTask: createTaskActivity(deps),
-    reserveSpend: createSpendActivity(deps),
+    ...createTaskActivities(deps),
+    ...createSpendActivities(deps),
     exportAudit: createAuditActivity(deps),
   };
 }

@@ -1,11 +1,13 @@
 import { workerIdentity } from './identity';
 import type { Attributes, Span } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { FINISH_TOOL, type ContentParts, type ToolDescriptor } from '../shared/types';
 import { canonicalJson } from '../audit/canonicalJson';
 import { boundedText, ErrorTypes, failure } from '../errors';
-import { costOfUsage, roundUsd } from '../policies/budget';
+import { signSettle, type LedgerSignature, type SigningKey } from '../audit/ledgerSigning';
+import { costOfUsage, maxInputTokens, roundUsd, utf8Length } from '../policies/budget';
 import type { BlobStore } from '../stores/blobStore';
 import type { ToolRegistry } from '../tools/registry';
 import type { ChatMessage, ModelProvider, ModelResponse, ToolSpec } from '../providers/types';
@@ -20,7 +22,14 @@ export interface ModelActivityDeps {
   blobs: BlobStore;
   /** Set when telemetry is on: each call is a `chat {model}` span. */
   tracing?: ActivityTracing;
+  /** The install's key: it signs what a call cost for the spend ledgers that reserved it. */
+  auditKey?: SigningKey;
 }
+
+/** A model step, and the ledger reservation (`id` in each of `accounts`) whose real cost it signs. */
+export type ModelCallInput = ModelStepInput & { spend?: { id: string; accounts: string[] } };
+/** The step's output; `settlements`: the signed cost per ledger account, when usage priced it. */
+export type ModelCallOutput = ModelStepOutput & { settlements?: Record<string, LedgerSignature> };
 
 /** Longer tool-call arguments are refused as invalid output, before they are parsed. */
 export const MAX_ACTION_ARGUMENT_CHARS = 1024 * 1024;
@@ -67,7 +76,7 @@ async function compactedWith(blobs: BlobStore, input: ModelStepInput, conversati
   return { transcriptBase: await blobs.putValue(conversation) };
 }
 
-export function createModelActivity({ providers, tools, blobs, tracing }: ModelActivityDeps) {
+export function createModelActivity({ providers, tools, blobs, tracing, auditKey }: ModelActivityDeps) {
   /** Checks a proposed call against the tools this step offers and the tool's input schema. */
   async function validateCall(
     input: ModelStepInput,
@@ -111,10 +120,20 @@ export function createModelActivity({ providers, tools, blobs, tracing }: ModelA
     return { action: { callId: boundedText(call.id, 100), tool: call.name, input: actionInput } };
   }
 
-  return (input: ModelStepInput): Promise<ModelStepOutput> =>
+  return (input: ModelCallInput): Promise<ModelCallOutput> =>
     inSpan(tracing, `chat ${input.route.model}`, chatAttributes(input), (span) => callModel(input, span));
 
-  async function callModel(input: ModelStepInput, span: Span | undefined): Promise<ModelStepOutput> {
+  /** What the call cost, signed for each ledger that holds its reservation (none without usage or a key). */
+  function settlements(input: ModelCallInput, usage: ModelResponse['usage']): ModelCallOutput['settlements'] {
+    if (!input.spend || !usage || !input.route.price || !auditKey) return undefined;
+    const { id, accounts } = input.spend;
+    // the same figures the workflow charges (modelStep's settleModelCall), so the signature matches
+    const usd = roundUsd(costOfUsage(input.route.price, usage));
+    const tokens = usage.inputTokens + usage.outputTokens;
+    return Object.fromEntries(accounts.map((a) => [a, signSettle(auditKey, a, { id, usd, tokens })]));
+  }
+
+  async function callModel(input: ModelCallInput, span: Span | undefined): Promise<ModelCallOutput> {
     const provider = providers.get(input.route.provider);
     if (!provider) {
       throw failure(
@@ -139,15 +158,21 @@ export function createModelActivity({ providers, tools, blobs, tracing }: ModelA
         const specs = input.mode === 'action' ? input.tools.map(toToolSpec) : [];
         if (input.mode === 'action' && input.allowFinish) specs.push(FINISH_SPEC);
         setContent(span, tracing, 'gen_ai.input.messages', messages.map(semconvMessage));
-        const response = await provider.complete({
-          messages,
-          mode: input.mode,
-          tools: specs,
-          model: input.route.model,
-          maxOutputTokens: input.maxOutputTokens,
-          signal: Context.current().cancellationSignal,
-          onProgress: (info) => beat(info),
-        });
+        let response: ModelResponse;
+        try {
+          response = await provider.complete({
+            messages,
+            mode: input.mode,
+            tools: specs,
+            model: input.route.model,
+            maxOutputTokens: input.maxOutputTokens,
+            signal: Context.current().cancellationSignal,
+            onProgress: (info) => beat(info),
+          });
+          checkUsage(response, messages, specs, input.maxOutputTokens);
+        } catch (err) {
+          throw notRetriedWhenBilled(err, input.route);
+        }
         span?.setAttributes(responseAttributes(input, response));
         setContent(span, tracing, 'gen_ai.output.messages', [
           semconvMessage({ role: 'assistant', content: response.text ?? '', toolCall: response.toolCall }),
@@ -160,6 +185,8 @@ export function createModelActivity({ providers, tools, blobs, tracing }: ModelA
           worker: workerIdentity,
           ...(await compactedWith(blobs, input, conversation)),
         };
+        const signed = settlements(input, response.usage);
+        if (signed) Object.assign(base, { settlements: signed });
         if (input.mode === 'text')
           return { ...base, text: (await blobs.externalize(response.text ?? '')) as string };
         if (response.toolCall) return { ...base, ...(await validateCall(input, response.toolCall)) };
@@ -173,6 +200,49 @@ export function createModelActivity({ providers, tools, blobs, tracing }: ModelA
       { immediately: true },
     );
   }
+}
+
+/**
+ * Usage nobody could have produced is a bad response, as negative usage is (the provider checks that):
+ * more prompt tokens than the request's bytes and framing bound (byte-level tokenizers never emit
+ * more tokens than bytes, as the reservation assumes), or more completion tokens than max_tokens. The
+ * workflow charges such a call its reservation and counts it against the route's health.
+ */
+function checkUsage(response: ModelResponse, messages: ChatMessage[], specs: ToolSpec[], maxOutput: number) {
+  const usage = response.usage;
+  if (!usage) return;
+  const bytes = utf8Length(JSON.stringify(messages)) + utf8Length(JSON.stringify(specs));
+  const inputBound = maxInputTokens(bytes, messages.length + specs.length + 1);
+  const problem =
+    usage.inputTokens > inputBound
+      ? `${usage.inputTokens} prompt tokens for a request that can hold at most ${inputBound}`
+      : usage.outputTokens > maxOutput
+        ? `${usage.outputTokens} completion tokens where max_tokens was ${maxOutput}`
+        : undefined;
+  if (problem)
+    throw failure(
+      ErrorTypes.ProviderBadResponse,
+      `${response.provider} reported impossible usage: ${problem}`,
+    );
+}
+
+/**
+ * A paid call that may have been billed (a bad response, a timeout) is not retried by Temporal: its
+ * retries would all run under the one reservation the workflow made. The workflow charges it and
+ * tries again with a new reservation, so every attempt is reserved before and charged after.
+ */
+function notRetriedWhenBilled(err: unknown, route: ModelCallInput['route']): unknown {
+  const paid = !!route.price && (route.price.inputPerMTok > 0 || route.price.outputPerMTok > 0);
+  const billable =
+    err instanceof ApplicationFailure &&
+    (err.type === ErrorTypes.ProviderBadResponse || err.type === ErrorTypes.ProviderTimeout);
+  if (!paid || !billable || err.nonRetryable) return err;
+  return ApplicationFailure.create({
+    type: err.type,
+    message: err.message,
+    nonRetryable: true,
+    details: err.details ?? undefined,
+  });
 }
 
 /** The GenAI semantic-convention attributes known before the call, and Steward's own. */

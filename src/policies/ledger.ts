@@ -99,14 +99,19 @@ export function reserve(state: LedgerState, request: ReserveRequest, now: number
   return { granted: true, remaining: remaining(committed(state, day)) };
 }
 
-/** Replaces a reservation by what the step really cost; unknown or settled ids change nothing. */
-export function settle(state: LedgerState, id: string, actual: SpendAmount): boolean {
+/**
+ * Replaces a reservation by what the step really cost, or by the reservation itself when the cost is
+ * not proven (`actual` undefined: a settle no worker signed can never lower a charge). Unknown or
+ * settled ids change nothing.
+ */
+export function settle(state: LedgerState, id: string, actual?: SpendAmount): boolean {
   const r = state.reservations[id];
   if (!r) return false;
+  const charged = actual ?? r;
   delete state.reservations[id];
   const day = (state.days[r.day] ??= { usd: 0, tokens: 0 });
-  day.usd = round(day.usd + actual.usd);
-  day.tokens += actual.tokens;
+  day.usd = round(day.usd + charged.usd);
+  day.tokens += charged.tokens;
   state.settled.push(id);
   if (state.settled.length > SETTLED_MEMORY) state.settled.splice(0, state.settled.length - SETTLED_MEMORY);
   return true;
@@ -115,7 +120,7 @@ export function settle(state: LedgerState, id: string, actual: SpendAmount): boo
 /** Settles, at their reserved amount, the reservations past their expiry (their task is gone). */
 export function expire(state: LedgerState, now: number): string[] {
   const expired = Object.entries(state.reservations).filter(([, r]) => r.expiresAt <= now);
-  for (const [id, r] of expired) settle(state, id, r);
+  for (const [id] of expired) settle(state, id);
   return expired.map(([id]) => id);
 }
 

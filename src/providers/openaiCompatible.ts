@@ -200,7 +200,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     if (signal.aborted) return signal.reason instanceof Error ? signal.reason : (err as Error);
     if (deadline.aborted || err instanceof OpenAI.APIConnectionTimeoutError) {
       return this.failure(
-        ErrorTypes.ProviderUnavailable,
+        ErrorTypes.ProviderTimeout,
         `${this.name} took longer than ${this.timeoutMs} ms to answer`,
       );
     }

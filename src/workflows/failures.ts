@@ -34,7 +34,10 @@ export function describeFailure(err: unknown): string {
 export function mayHaveBeenBilled(err: unknown): boolean {
   const cause = innermost(err);
   if (cause instanceof TimeoutFailure) return true;
-  return cause instanceof ApplicationFailure && cause.type === ErrorTypes.ProviderBadResponse;
+  return (
+    cause instanceof ApplicationFailure &&
+    (cause.type === ErrorTypes.ProviderBadResponse || cause.type === ErrorTypes.ProviderTimeout)
+  );
 }
 
 /** The failure's type for the audit: an application failure's own type, else the kind of failure. */

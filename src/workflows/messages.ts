@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AuditEntry } from '../audit/chain';
+import type { LedgerSignature } from '../audit/ledgerSigning';
 import type { DecisionSignature } from '../audit/signing';
 import type { ApprovalDecisionInput, ApprovalOutcome } from '../policies/approval';
 import type { LedgerState, ReserveAnswer, ReserveRequest } from '../policies/ledger';
@@ -92,23 +93,35 @@ export function parseMessage<T>(
 
 // ---- the spend ledger (one workflow per principal and per agent) --------------------------------
 
+/** A reservation, signed by the worker that made it (the ledger refuses any other). */
+export type SignedReserveRequest = ReserveRequest & { signature?: LedgerSignature };
+/** What a step cost; below its reservation only when a worker signed it (else the reservation is charged). */
+export type SettleInput = { id: string; usd: number; tokens: number; signature?: LedgerSignature };
+
 /** Reserves a step's most expensive outcome before it starts; answered with the grant or why not. */
-export const reserveUpdate = defineUpdate<ReserveAnswer, [ReserveRequest]>('reserve');
+export const reserveUpdate = defineUpdate<ReserveAnswer, [SignedReserveRequest]>('reserve');
 /** What the step really cost (or 0 if it never ran); replaces its reservation. */
-export const settleSignal = defineSignal<[{ id: string; usd: number; tokens: number }]>('settle');
+export const settleSignal = defineSignal<[SettleInput]>('settle');
 export const ledgerQuery = defineQuery<LedgerState>('ledger');
 
 const amount = finiteNumber(0, 1e12);
-export const reserveRequestSchema = object<ReserveRequest>({
+const ledgerSignatureSchema = object<LedgerSignature>({
+  keyId: text({ min: 1, max: 100 }),
+  publicKey: text({ pattern: { re: /^[0-9a-f]{64}$/, message: 'an Ed25519 public key in hex (64 digits)' } }),
+  sig: text({ pattern: { re: /^[0-9a-f]{128}$/, message: 'an Ed25519 signature in hex (128 digits)' } }),
+});
+export const reserveRequestSchema = object<SignedReserveRequest>({
   id: text({ min: 1, max: 500 }),
   taskId: text({ min: 1, max: 300 }),
   usd: amount,
   tokens: amount,
   cap: object<ReserveRequest['cap']>({ usd: optional(amount), tokens: optional(amount) }),
   expiresAt: finiteNumber(0, 8.64e15),
+  signature: optional(ledgerSignatureSchema),
 });
-export const settleInputSchema = object<{ id: string; usd: number; tokens: number }>({
+export const settleInputSchema = object<SettleInput>({
   id: text({ min: 1, max: 500 }),
   usd: amount,
   tokens: amount,
+  signature: optional(ledgerSignatureSchema),
 });

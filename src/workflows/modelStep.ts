@@ -1,4 +1,4 @@
-import { workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { ModelRoute, ToolDescriptor } from '../shared/types';
 import type { ModelStepOutput } from './contract';
 import { actionDigest } from '../policies/approval';
@@ -19,6 +19,16 @@ import { resultDigest } from './trail';
 import type { TranscriptMessage } from './contract';
 
 export type ProposedAction = { callId: string; tool: string; input: unknown };
+
+/** Attempts of one route for one call, as the activity's own retry policy allows. */
+const MODEL_ATTEMPTS = MODEL_OPTIONS.retry?.maximumAttempts ?? 4;
+
+/** The activity did not retry (a paid call that may have been billed): retrying is the workflow's. */
+function givenUpAtOnce(err: unknown): boolean {
+  let cause = err;
+  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  return cause instanceof ApplicationFailure && cause.nonRetryable === true;
+}
 
 /** The action's digest; an action too deep or large to encode stops the task instead of wedging it. */
 export function digestOf(action: { tool: string; input: unknown }): string {
@@ -98,7 +108,15 @@ export async function askModel(
   );
   let sharedDenial: string | undefined;
   const unpriced: string[] = [];
-  const outcome = await task.tryEach(routes, { type: 'model', name: 'callModel' }, async (route) => {
+  // A call that may have been billed is tried again here, each attempt under its own reservation
+  // (the activity does not retry it under one): the route comes again right after the attempt.
+  const candidates = [...routes];
+  const attempts: Record<string, number> = {};
+  let at = -1;
+  const outcome = await task.tryEach(candidates, { type: 'model', name: 'callModel' }, async (route) => {
+    at++;
+    const position = at;
+    const attempt = (attempts[route.id] = (attempts[route.id] ?? 0) + 1);
     const { price } = route;
     if (!price) {
       unpriced.push(route.id);
@@ -110,7 +128,8 @@ export async function askModel(
     if (!reservation) return { skip: true };
     // the shared daily caps: a route they cannot afford is skipped, so a cheaper one is tried next
     const tokens = inputTokensBound + reservation.maxOutputTokens;
-    const hold = await reserveShared(task, route.id, reservation.reservedUsd, tokens);
+    const key = attempt === 1 ? route.id : `${route.id}#${attempt}`;
+    const hold = await reserveShared(task, key, reservation.reservedUsd, tokens);
     if (hold && 'denied' in hold) {
       sharedDenial = hold.denied;
       task.audit('budget.denied', { route: route.id, reason: hold.denied });
@@ -130,6 +149,8 @@ export async function askModel(
           allowFinish,
           maxOutputTokens: reservation.maxOutputTokens,
           compactAboveBytes: request.isTranscript ? TRANSCRIPT_INLINE_BYTES : undefined,
+          // the activity signs what the call cost for these ledgers (they believe no unsigned discount)
+          ...(hold ? { spend: { id: hold.id, accounts: hold.held } } : {}),
         };
         task.checkStepInput(`the model call of step ${step}`, stepInput);
         const out = await task.inStepScope(() =>
@@ -143,14 +164,19 @@ export async function askModel(
           ),
         );
         settleModelCall(task, route, out, reservation.reservedUsd, (costUsd) =>
-          hold?.settle(costUsd, out.usage ? out.usage.inputTokens + out.usage.outputTokens : tokens),
+          hold?.settle(
+            costUsd,
+            out.usage ? out.usage.inputTokens + out.usage.outputTokens : tokens,
+            out.settlements,
+          ),
         );
         return out;
       },
       onFailure: (err) => {
-        if (task.hardened && mayHaveBeenBilled(err)) {
+        if (mayHaveBeenBilled(err)) {
           chargeUnsettled(task, route.id, reservation.reservedUsd);
           hold?.settle(reservation.reservedUsd, tokens);
+          if (attempt < MODEL_ATTEMPTS && givenUpAtOnce(err)) candidates.splice(position + 1, 0, route);
         } else {
           hold?.settle(0, 0);
         }

@@ -1,5 +1,6 @@
-import { getExternalWorkflowHandle } from '@temporalio/workflow';
-import type { DailyCap } from '../policies/ledger';
+import { getExternalWorkflowHandle, proxyLocalActivities } from '@temporalio/workflow';
+import type { StewardActivities } from '../activities';
+import type { LedgerSignature } from '../audit/ledgerSigning';
 import { settleSignal } from './messages';
 import { reserveSpend } from './options';
 import type { TaskContext } from './taskContext';
@@ -8,36 +9,59 @@ import { resultDigest } from './trail';
 /** Must match `ledgerId` in activities/spend.ts (workflow code cannot import it as a value). */
 const ledgerId = (account: string): string => `steward-ledger:${account}`;
 
-/** The accounts whose daily caps a task's spend counts against. */
-function accounts(task: TaskContext): [string, DailyCap][] {
+/** Signs $0 settlements (a step that did not run or was not billed): a short local side effect. */
+const { releaseSpend } = proxyLocalActivities<StewardActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', maximumAttempts: 5 },
+});
+
+/** The accounts whose daily caps a task's spend counts against (the worker's config sets the caps). */
+function accounts(task: TaskContext): string[] {
   const { budgets, principal, agent } = task.spec;
-  const out: [string, DailyCap][] = [];
-  if (budgets?.principal) out.push([`principal:${principal}`, budgets.principal]);
-  if (budgets?.agent) out.push([`agent:${agent.name}`, budgets.agent]);
+  const out: string[] = [];
+  if (budgets?.principal) out.push(`principal:${principal}`);
+  if (budgets?.agent) out.push(`agent:${agent.name}`);
   return out;
 }
 
-/** Spend reserved in the shared ledgers for one step; settled exactly once with what it cost. */
+/**
+ * Spend reserved in the shared ledgers for one step; settled exactly once with what it cost. A ledger
+ * charges the reservation unless a cost below it is signed by a worker: the model activity signs what
+ * a call cost, and a step that never ran or was not billed gets a signed release.
+ */
 export class SpendHold {
   private settled = false;
 
   constructor(
     private readonly task: TaskContext,
-    private readonly id: string,
-    private readonly held: string[],
+    readonly id: string,
+    readonly held: string[],
+    private readonly reserved: { usd: number; tokens: number },
   ) {}
 
-  settle(usd: number, tokens: number): void {
+  /** `signatures`: a worker's signed statement of this cost, per account (from the model activity). */
+  settle(usd: number, tokens: number, signatures: Record<string, LedgerSignature> = {}): void {
     if (this.settled) return;
     this.settled = true;
-    for (const account of this.held) {
-      // A signal is a command of this workflow task: the step does not wait for it. The task does
-      // before it ends (a signal sent in a run's last task is dropped by the server).
-      const sent = getExternalWorkflowHandle(ledgerId(account))
-        .signal(settleSignal, { id: this.id, usd, tokens })
-        .catch(() => undefined); // the ledger also settles it at expiry
-      this.task.pendingSignals.push(sent);
-    }
+    const release = usd === 0 && tokens === 0 && (this.reserved.usd > 0 || this.reserved.tokens > 0);
+    const unsigned = this.held.filter((account) => !signatures[account]);
+    const send = (signed: Record<string, LedgerSignature>) => {
+      for (const account of this.held) {
+        const signature = signed[account];
+        // A signal is a command of this workflow task: the step does not wait for it. The task does
+        // before it ends (a signal sent in a run's last task is dropped by the server).
+        const sent = getExternalWorkflowHandle(ledgerId(account))
+          .signal(settleSignal, { id: this.id, usd, tokens, ...(signature ? { signature } : {}) })
+          .catch(() => undefined); // the ledger also settles it at expiry
+        this.task.pendingSignals.push(sent);
+      }
+    };
+    if (!release || unsigned.length === 0) return send(signatures);
+    const released = releaseSpend({ id: this.id, accounts: unsigned }).then(
+      (more) => send({ ...signatures, ...more }),
+      () => send(signatures), // unsigned: the ledger charges the reservation, never less
+    );
+    this.task.pendingSignals.push(released);
   }
 }
 
@@ -56,10 +80,11 @@ export async function reserveShared(
   const id = `${task.spec.taskId}:${task.carried.step + 1}:${key}`;
   const held: string[] = [];
   task.publish(); // the task waits for the ledger's answer
-  for (const [account, cap] of targets) {
+  for (const account of targets) {
     const answer = await reserveSpend({
       account,
-      request: { id, taskId: task.spec.taskId, usd, tokens, cap, expiresAt: task.deadlineMs },
+      request: { id, taskId: task.spec.taskId, usd, tokens, expiresAt: task.deadlineMs },
+      release: held,
     });
     task.audit(
       'budget.reserved',
@@ -70,10 +95,10 @@ export async function reserveShared(
       },
     );
     if (!answer.granted) {
-      new SpendHold(task, id, held).settle(0, 0);
+      new SpendHold(task, id, held, { usd, tokens }).settle(0, 0, answer.releases);
       return { denied: `${account}: ${answer.reason}` };
     }
     held.push(account);
   }
-  return new SpendHold(task, id, held);
+  return new SpendHold(task, id, held, { usd, tokens });
 }

@@ -327,19 +327,21 @@ describe('model activity against a local OpenAI-compatible server: failures', ()
     expect(mock.requests).toHaveLength(1);
   });
 
-  test('a malformed JSON body is a retryable ProviderBadResponse', async () => {
+  // a bad response may have been billed: on a paid route the workflow charges it and reserves again,
+  // so Temporal does not retry it under the one reservation (test/integration/ledgerForgery.test.ts)
+  test('a malformed JSON body is a ProviderBadResponse, not retried under the same reservation', async () => {
     mock.reply({ malformed: true });
     const err = await failureOf(callModel());
     expect(err.type).toBe('ProviderBadResponse');
-    expect(err.nonRetryable).toBe(false);
+    expect(err.nonRetryable).toBe(true);
     expect(mock.requests).toHaveLength(1);
   });
 
-  test('a body without choices is a retryable ProviderBadResponse', async () => {
+  test('a body without choices is a ProviderBadResponse, not retried under the same reservation', async () => {
     mock.reply({ status: 200, body: '{"id":"x","object":"chat.completion","model":"m","choices":[]}' });
     const err = await failureOf(callModel());
     expect(err.type).toBe('ProviderBadResponse');
-    expect(err.nonRetryable).toBe(false);
+    expect(err.nonRetryable).toBe(true);
   });
 
   test('an unreachable server is a retryable ProviderUnavailable', async () => {

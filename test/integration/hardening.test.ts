@@ -176,7 +176,7 @@ describe('oversized model output never reaches history', () => {
   });
 
   test('a 10 MB answer is kept in the blob store, charged, and the task completes', async () => {
-    harness.mock.reply({ text: 'y'.repeat(10_000_000), usage: { prompt: 100, completion: 500 } }); // within max_tokens
+    harness.mock.reply({ text: 'y'.repeat(10_000_000), usage: { prompt: 100, completion: 200 } }); // within max_tokens (256)
     const task = harness.spec(writer, { input: 'say a lot' });
     const handle = await harness.launch(task);
     const result = await handle.result();

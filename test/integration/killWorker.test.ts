@@ -1,3 +1,5 @@
+import { ed25519 } from '@noble/curves/ed25519';
+import { bytesToHex } from '@noble/hashes/utils';
 import type { ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { mkdtempSync } from 'node:fs';
@@ -74,6 +76,8 @@ test('a worker killed between reserving spend and settling it loses no reservati
     LEDGER_URL: 'http://127.0.0.1:9',
     MODEL_URL: mock.url,
     DAILY_USD: '1',
+    // both workers hold the same install key: the ledger believes only what a key it trusts signed
+    AUDIT_KEY: bytesToHex(ed25519.utils.randomPrivateKey()),
     TEMPORAL_ADDRESS: testAddress(),
   };
   const connection = await Connection.connect({ address: testAddress() });
