@@ -56,7 +56,7 @@ export async function ledger(carried?: LedgerState | null, carrySignature?: Carr
     : info.workflowId;
   // Until carried state is checked there is nothing true to show (a forged run holds a forged state).
   setHandler(ledgerQuery, () => {
-    if (carried) throw new Error('the ledger is checking the state it was started with: ask again');
+    if (carried) throw new Error('this ledger run has not accepted the state it was started with (yet)');
     return emptyLedger();
   });
   const { trusted } = await ledgerTrust();
