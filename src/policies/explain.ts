@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../audit/chain';
+import { stepOfEntry } from '../shared/steps';
 import type { DataClass, ToolDescriptor } from '../shared/types';
 import { approvalPlan, type ApprovalPlan } from './approval';
 import { evaluateAction } from './evaluate';
@@ -72,7 +73,7 @@ export function decisionsOf(entries: AuditEntry[]): DecisionLine[] {
     const line = (text: string, ruleIds?: unknown) =>
       out.push({
         seq: entry.seq,
-        step: entry.step,
+        step: stepOfEntry(entry), // an approval's lines are on the step it gates
         at: entry.at,
         kind: entry.kind,
         text,

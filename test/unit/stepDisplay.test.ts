@@ -5,6 +5,7 @@
  */
 import type { AuditEntry } from '../../src/audit/chain';
 import { timelineOf } from '../../src/api/timeline';
+import { decisionsOf } from '../../src/policies/explain';
 import { entryLine } from '../../src/cli/commands/audit';
 import { approvalText, argumentLines, progressLine, stateText } from '../../src/cli/format';
 import { stepOfEntry, stepOfTask } from '../../src/shared/steps';
@@ -79,11 +80,16 @@ test('the CLI says "step 4 approved" and then "step 4 tool", and status says ste
   );
 });
 
-test('steward audit and the lane timeline put the decision on the step it approved', () => {
+test('steward audit, policy explain and the lane timeline put the decision on the step it approved', () => {
   expect(entryLine(trail[2]!)).toMatch(/ step 4 +approval\.decided /);
   expect(entryLine(trail[0]!)).toMatch(/ step 3 +model\.called /);
   const approval = timelineOf(trail).items.find((i) => i.kind === 'approval');
   expect(approval?.step).toBe(4);
+  // steward policy explain too
+  expect(decisionsOf(trail).map((d) => [d.kind, d.step])).toEqual([
+    ['approval.requested', 4],
+    ['approval.decided', 4],
+  ]);
 });
 
 test('the approval prompt names the step and shows a draft as its lines, not a JSON string', () => {
