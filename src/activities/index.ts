@@ -8,6 +8,7 @@ import { createSpendActivities, type SpendActivityDeps } from './spend';
 import { createTaskActivities, type TaskActivityDeps } from './task';
 import { createToolActivity, type ToolActivityDeps } from './tool';
 import type { ActivityTracing } from './trace';
+import { withWellFormedFailures } from './wellFormedFailures';
 
 export interface ActivityDeps {
   providers: Map<string, ModelProvider>;
@@ -24,10 +25,10 @@ export interface ActivityDeps {
 
 /** Every step's side effect, built from its dependencies so tests inject real local servers. */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return withWellFormedFailures({
     callModel: createModelActivity(deps),
     runTool: createToolActivity(deps),
-  };
+  });
 }
 
 /**
@@ -37,12 +38,12 @@ export function createActivities(deps: ActivityDeps) {
 export function createStewardActivities(
   deps: ActivityDeps & TaskActivityDeps & SpendActivityDeps & AuditActivityDeps,
 ) {
-  return {
+  return withWellFormedFailures({
     ...createActivities(deps),
     ...createTaskActivities(deps),
     ...createSpendActivities(deps),
     exportAudit: createAuditActivity(deps),
-  };
+  });
 }
 
 export type StepActivities = ReturnType<typeof createActivities>;

@@ -1,4 +1,5 @@
 import { canonicalJson } from './canonicalJson';
+import { wellFormedText } from '../shared/unicode';
 import { sha256Hex } from './sha256';
 import type { DataClass } from '../shared/types';
 
@@ -110,10 +111,6 @@ export function hashEntry(
   return sha(canonicalJson(hashed));
 }
 
-/** A lone surrogate: a high one not followed by a low one, or a low one not preceded by a high one. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const MAY_HAVE_SURROGATE = /[\ud800-\udfff]/;
-
 /**
  * `value` with every lone surrogate in its strings and keys replaced by U+FFFD. RFC 8785 (I-JSON)
  * has no encoding for one, so a trail holding one could be checked by Steward alone; replaced at the
@@ -121,8 +118,7 @@ const MAY_HAVE_SURROGATE = /[\ud800-\udfff]/;
  * without one are returned as they are (no copy).
  */
 export function wellFormed<T>(value: T, depth = 0): T {
-  if (typeof value === 'string')
-    return (MAY_HAVE_SURROGATE.test(value) ? value.replace(LONE_SURROGATE, '\ufffd') : value) as T;
+  if (typeof value === 'string') return wellFormedText(value) as T;
   // deeper than canonicalJson encodes: left for it to refuse, as before
   if (typeof value !== 'object' || value === null || depth > 64) return value;
   if (Array.isArray(value)) {

@@ -3,6 +3,7 @@ import type { AgentRegistry } from '../agents';
 import type { TaskLimits } from '../shared/types';
 import { canonicalJson } from '../audit/canonicalJson';
 import { sha256Hex } from '../audit/sha256';
+import { hasLoneSurrogate } from '../shared/unicode';
 import type { ToolRegistry } from '../tools/registry';
 import type { TaskSpec } from '../workflows/contract';
 import { policyNarrowingSchema, type PolicyFile } from '../config/policyFile';
@@ -35,7 +36,9 @@ export const taskRequestSchema = z
       .min(1)
       .max(200)
       // eslint-disable-next-line no-control-regex
-      .regex(/^[^\u0000-\u001f\u007f]+$/, 'principal must be printable text'),
+      .regex(/^[^\u0000-\u001f\u007f]+$/, 'principal must be printable text')
+      // a lone surrogate is no character: no RFC 8785 library could hash a trail that names it
+      .refine((p) => !hasLoneSurrogate(p), 'principal must be valid Unicode (it holds a lone surrogate)'),
     narrow: z
       .object({
         limits: limitsNarrowingSchema.optional(),
