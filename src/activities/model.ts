@@ -182,6 +182,8 @@ export function createModelActivity({ providers, tools, blobs, tracing, auditKey
           model: response.model,
           usage: response.usage ?? null,
           ...(response.responseId ? { responseId: response.responseId } : {}),
+          // which fields of the answer held a registered secret (scrubbed by the provider): audited
+          ...(response.redacted?.length ? { redacted: response.redacted } : {}),
           worker: workerIdentity,
           ...(await compactedWith(blobs, input, conversation)),
         };

@@ -203,7 +203,9 @@ export interface ModelStepOutput {
   invalid?: { callId?: string; raw: string; error: string };
   /** The provider's id of its response, when it gives one. */
   responseId?: string;
-  /** The identity of the worker that ran the call (absent in older histories). */
+  /** Fields of the answer that held a registered secret, scrubbed before they left the provider. */
+  redacted?: string[];
+  /** The identity of the worker that ran the call. */
   worker?: string;
 }
 

@@ -227,6 +227,7 @@ function settleModelCall(
       usage: out.usage,
       reservedUsd: roundUsd(reservedUsd),
       costUsd,
+      ...(out.redacted ? { redacted: out.redacted } : {}),
     },
     {
       actor: { agent: spec.agent.name, principal: spec.principal },

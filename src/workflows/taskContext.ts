@@ -208,10 +208,18 @@ export class TaskContext {
 
   /** Appends to the chain; data that cannot be encoded is recorded as such, never thrown. */
   audit(kind: string, data: Record<string, unknown>, fields: Omit<AuditFields, 'data'> = {}): AuditEntry {
-    return this.trail.append(kind, new Date(this.now()).toISOString(), this.carried.step, {
+    return this.trail.append(kind, new Date(this.now()).toISOString(), this.currentStep, {
       ...fields,
       data,
     });
+  }
+
+  /**
+   * The step the task is on, as every display numbers it: while an approval is pending, the step it
+   * gates (the one about to run), else the last one begun.
+   */
+  get currentStep(): number {
+    return this.pendingApproval?.step ?? this.carried.step;
   }
 
   /** Workflow time, the same live and in replay (see `afterLocal`). */
@@ -271,7 +279,7 @@ export class TaskContext {
   private attributes() {
     return [
       { key: StewardStatus, value: this.status },
-      { key: StewardStep, value: this.carried.step },
+      { key: StewardStep, value: this.currentStep },
       { key: StewardSpendUsd, value: this.carried.spendUsd },
     ];
   }
@@ -279,7 +287,7 @@ export class TaskContext {
   private details(now: string): string {
     // the Temporal UI renders details as Markdown with maths: a bare $ or a/b would not read as text
     const spend = `\\$${this.carried.spendUsd.toFixed(6)} of \\$${this.spec.limits.budgetUsd}`;
-    return `**${this.status}**: ${now}\n\nstep ${this.carried.step} of ${this.spec.limits.maxSteps} · spend ${spend}`;
+    return `**${this.status}**: ${now}\n\nstep ${this.currentStep} of ${this.spec.limits.maxSteps} · spend ${spend}`;
   }
 
   state(): TaskState {

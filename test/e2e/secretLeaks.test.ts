@@ -170,6 +170,14 @@ test('a key echoed back by the provider in every form is in no store, export, an
     texts[`audit show ${taskId}`] = shown.stdout + shown.stderr;
   }
   expect(String(texts[`export ${failed.taskId} `])).toContain('ECHO-400');
+  // the answers that held the key say so in the trail: which of their fields were scrubbed
+  const modelCalled = (taskId: string) =>
+    String(texts[`export ${taskId} `])
+      .split('\n')
+      .filter((line) => line.includes('"kind":"model.called"'))
+      .map((line) => JSON.parse(line) as { data: { redacted?: string[] } });
+  expect(modelCalled(texted.taskId).some((e) => e.data.redacted?.includes('text'))).toBe(true);
+  expect(modelCalled(called.taskId).some((e) => e.data.redacted?.length)).toBe(true);
 
   expect((await dev.stop()).code).toBe(0);
   texts['steward dev: stdout'] = dev.stdout;

@@ -81,10 +81,11 @@ describe('lean steps: short reads run locally, visibility is written once per wa
     // reaches a workflow while a local activity runs can shift its clock, see bench/README.md)
     await eventually(async () => {
       const attrs = (await handle.describe()).typedSearchAttributes;
-      return attrs.get(StewardStatus) === 'awaiting_approval' && attrs.get(StewardStep) === 5
+      // five steps run; the approval gates step 6, the step every display names while it waits
+      return attrs.get(StewardStatus) === 'awaiting_approval' && attrs.get(StewardStep) === 6
         ? true
         : undefined;
-    }, 'awaiting_approval at step 5 in visibility');
+    }, 'awaiting_approval at step 6 in visibility');
     const pending = (await harness.client.state(spec.taskId)).pendingApproval!;
     await harness.client.decide(spec.taskId, {
       identity: 'alice',
