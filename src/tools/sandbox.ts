@@ -145,6 +145,10 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
       `cwd ${spec.cwd} is inside ${hiddenCwd}, which an untrusted process must not see`,
     );
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+  // A checkout or working directory that lives under /tmp (a CI clone, say) stays readable under the
+  // private /tmp; what must stay hidden in it is masked below, after it.
+  for (const dir of new Set([process.cwd(), ...(spec.cwd ? [spec.cwd] : [])]))
+    if (dir !== '/tmp' && within(dir, '/tmp')) args.push('--ro-bind', dir, dir);
   // Without the network, no unix socket of the host either (Docker's, PostgreSQL's): /run is emptied.
   if (!spec.network) args.push('--tmpfs', '/run');
   // a path inside another hidden one is masked with it (and the emptied tmpfs has no place for a mount)

@@ -97,7 +97,8 @@ test('the Temporal UI shows the task’s summary, its Steward search attributes 
   expect(attributes).toMatch(/"StewardStatus": "awaiting_approval"/);
   expect(attributes).toMatch(/"StewardAgent": "ui-copier"/);
   expect(attributes).toMatch(/"StewardPrincipal": "bob"/);
-  expect(attributes).toMatch(/"StewardStep": 1/);
+  // one step ran (read_file); the approval gates step 2, the step the task is on while it waits
+  expect(attributes).toMatch(/"StewardStep": 2/);
   expect(attributes).toMatch(/"StewardSpendUsd": 0/);
   await keepScreenshot(page, 'temporal-ui-search-attributes');
 
