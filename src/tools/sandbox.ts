@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { StewardError } from '../errors';
 
 /** How to start one untrusted process. */
@@ -118,6 +118,9 @@ export function protectedPaths(install: {
   ];
 }
 
+/** The directory Steward is installed in (its package root, above src/ or dist/). */
+const STEWARD_ROOT = resolve(__dirname, '..', '..');
+
 /** `inner` is `outer` or below it. */
 function within(inner: string, outer: string): boolean {
   const rel = relative(outer, inner);
@@ -145,10 +148,13 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
       `cwd ${spec.cwd} is inside ${hiddenCwd}, which an untrusted process must not see`,
     );
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
-  // A checkout or working directory that lives under /tmp (a CI clone, say) stays readable under the
-  // private /tmp; what must stay hidden in it is masked below, after it.
-  for (const dir of new Set([process.cwd(), ...(spec.cwd ? [spec.cwd] : [])]))
-    if (dir !== '/tmp' && within(dir, '/tmp')) args.push('--ro-bind', dir, dir);
+  // What the command needs that lives under /tmp (a CI clone, say) stays readable under the private
+  // /tmp: Steward's own install, the working directories, the directories the command line names.
+  // What must stay hidden in them is masked below, after them.
+  const named = [spec.command, ...spec.args].filter((a) => isAbsolute(a)).map((a) => dirname(a));
+  const needed = [STEWARD_ROOT, process.cwd(), ...(spec.cwd ? [spec.cwd] : []), ...named];
+  for (const dir of new Set(needed))
+    if (dir !== '/tmp' && within(dir, '/tmp') && existsSync(dir)) args.push('--ro-bind', dir, dir);
   // Without the network, no unix socket of the host either (Docker's, PostgreSQL's): /run is emptied.
   if (!spec.network) args.push('--tmpfs', '/run');
   // a path inside another hidden one is masked with it (and the emptied tmpfs has no place for a mount)
