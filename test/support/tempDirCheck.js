@@ -11,8 +11,14 @@ const { tmpdir, userInfo } = require('node:os');
 const { join } = require('node:path');
 
 const PREFIX = 'steward-tests-';
-/** tsx (which runs TypeScript in the tests' child processes) keeps its cache in tmpdir()/tsx-<uid>. */
-const TOOL_CACHES = [`tsx-${process.geteuid ? process.geteuid() : userInfo().username}`];
+/**
+ * Tools' caches in tmpdir(): tsx's (it runs TypeScript in the tests' child processes) in tsx-<uid>,
+ * and Node 24's module compile cache (node-compile-cache, made by a tool that enables it).
+ */
+const TOOL_CACHES = [
+  `tsx-${process.geteuid ? process.geteuid() : userInfo().username}`,
+  'node-compile-cache',
+];
 /** What other programs leave and the tests cannot remove: Chromium's PulseAudio client directory. */
 const NOT_OURS = [/^pulse-/];
 
