@@ -193,13 +193,16 @@ export class StewardClient {
     },
   ): Promise<{ approvalId: string; outcome: ApprovalOutcome }> {
     let { approvalId, digest, runId } = decision;
-    if (!approvalId || !digest || !runId) {
+    if (!approvalId || !digest) {
       const pending = (await this.state(taskId)).pendingApproval;
       if (!pending) throw new Error(`task ${taskId} is not waiting for an approval`);
       approvalId ??= pending.id;
       digest ??= pending.digest;
       runId ??= pending.runId;
     }
+    // A task waiting for an approval does not continue as new: the run that asked is its current
+    // run. Visibility names it without a query (which would replay a parked task on the worker).
+    runId ??= (await this.handle(taskId).describe()).runId;
     const input = {
       approvalId,
       digest,
