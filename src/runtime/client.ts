@@ -202,7 +202,11 @@ export class StewardClient {
     }
     // A task waiting for an approval does not continue as new: the run that asked is its current
     // run. Visibility names it without a query (which would replay a parked task on the worker).
-    runId ??= (await this.handle(taskId).describe()).runId;
+    if (!runId) {
+      const run = await this.handle(taskId).describe();
+      if (run.status.name !== 'RUNNING') throw new Error(`task ${taskId} is not waiting for an approval`);
+      runId = run.runId;
+    }
     const input = {
       approvalId,
       digest,
@@ -211,9 +215,16 @@ export class StewardClient {
       reason: decision.reason,
       ...(decision.edits ? { edits: decision.edits } : {}),
     };
-    return this.handle(taskId).executeUpdate(approveUpdate, {
-      args: [{ ...input, ...this.signed(approvalToSign(taskId, { ...input, runId })) }],
-    });
+    try {
+      return await this.handle(taskId).executeUpdate(approveUpdate, {
+        args: [{ ...input, ...this.signed(approvalToSign(taskId, { ...input, runId })) }],
+      });
+    } catch (err) {
+      // the task was there a moment ago (its run was read above): it has ended since
+      if (err instanceof WorkflowNotFoundError)
+        throw new Error(`task ${taskId} is not waiting for an approval`);
+      throw err;
+    }
   }
 
   async cancel(taskId: string, identity: string, reason?: string): Promise<void> {
