@@ -40,7 +40,7 @@ function docFiles(): string[] {
 const files = docFiles();
 const blocks: DocBlock[] = files.flatMap((f) => extractBlocks(f, readFileSync(join(REPO, f), 'utf8')));
 const shellBlocks = blocks.filter((b) => SHELL_LANGS.has(b.lang));
-const runnable = blocks.filter((b) => b.test && b.test.skip === undefined);
+const runnable = blocks.filter((b) => b.test && b.test.notRunHere === undefined);
 
 const scratch = mkdtempSync(join(process.env.STEWARD_TEST_DIR ?? tmpdir(), 'docs-'));
 const stateFile = join(scratch, '.docs-test', 'state.sh');
@@ -227,13 +227,13 @@ afterAll(async () => {
       }),
     ),
   );
-  const skipped = shellBlocks.filter((b) => b.test?.skip !== undefined);
+  const notRun = shellBlocks.filter((b) => b.test?.notRunHere !== undefined);
   console.log(
     [
       `docs test: ${shellBlocks.length} shell blocks in ${files.length} files; ` +
-        `${ran.filter((b) => SHELL_LANGS.has(b.lang)).length} ran, ${skipped.length} not runnable here, ` +
+        `${ran.filter((b) => SHELL_LANGS.has(b.lang)).length} ran, ${notRun.length} not runnable here, ` +
         `${runnable.filter((b) => b.test!.file).length} files written from the docs`,
-      ...skipped.map((b) => `  not run: ${b.file}:${b.line} ${firstLine(b.code)}  (${b.test!.skip})`),
+      ...notRun.map((b) => `  not run: ${b.file}:${b.line} ${firstLine(b.code)}  (${b.test!.notRunHere})`),
     ].join('\n'),
   );
   rmSync(scratch, { recursive: true, force: true });

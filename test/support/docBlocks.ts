@@ -25,7 +25,7 @@ export interface DocBlock {
 }
 
 export interface BlockTest {
-  skip?: string;
+  notRunHere?: string;
   background?: boolean;
   ready?: string;
   expect: string[];
@@ -90,7 +90,7 @@ export function parseMarker(text: string, where: string): BlockTest {
     };
     switch (key) {
       case 'skip':
-        test.skip = str();
+        test.notRunHere = str();
         break;
       case 'background':
         test.background = true;
@@ -125,7 +125,7 @@ export function parseMarker(text: string, where: string): BlockTest {
         );
     }
   }
-  if (test.skip !== undefined && test.skip.trim() === '')
+  if (test.notRunHere !== undefined && test.notRunHere.trim() === '')
     throw new Error(`${where}: docs-test skip needs a reason`);
   if (test.background && !test.ready)
     throw new Error(`${where}: docs-test background needs ready "…" (the text that says it is up)`);

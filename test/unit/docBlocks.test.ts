@@ -40,7 +40,7 @@ test('blocks carry their language, line, code (unindented) and the marker before
     exit: 0,
     timeoutSeconds: 300,
   });
-  expect(blocks[1].test?.skip).toBe('needs Docker');
+  expect(blocks[1].test?.notRunHere).toBe('needs Docker');
   expect(blocks[2].test).toBeUndefined();
   expect(blocks[3].test).toBeUndefined();
 });
