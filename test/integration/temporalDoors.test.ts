@@ -33,6 +33,25 @@ function temporal(...args: string[]): string {
   });
 }
 
+/** `temporal workflow start` of agentRun with `input` as its input file, as an operator would. */
+function startWithCli(queue: string, workflowId: string, input: unknown, ...extra: string[]): void {
+  const file = join(harness.dir, `${workflowId}.json`);
+  writeFileSync(file, JSON.stringify(input));
+  temporal(
+    'workflow',
+    'start',
+    '--type',
+    'agentRun',
+    '--task-queue',
+    queue,
+    '--workflow-id',
+    workflowId,
+    '--input-file',
+    file,
+    ...extra,
+  );
+}
+
 /** The queue of the worker that runs `writer` tasks (started by launching one). */
 async function writerQueue(): Promise<string> {
   const handle = await harness.launch(harness.spec(writer, { input: 'bring the worker up' }));
@@ -82,23 +101,8 @@ test('a cron start with a real signed carried state and an allow-all policy is r
     ...signed,
     policy: { evaluation: 'strictest', fallback: 'allow', rules: [{ id: 'allow-all', decision: 'allow' }] },
   };
-  const file = join(harness.dir, 'cron-spec.json');
-  writeFileSync(file, JSON.stringify(forged));
   const workflowId = uniqueName('cron');
-  temporal(
-    'workflow',
-    'start',
-    '--type',
-    'agentRun',
-    '--task-queue',
-    queue,
-    '--workflow-id',
-    workflowId,
-    '--cron',
-    '@every 2s',
-    '--input-file',
-    file,
-  );
+  startWithCli(queue, workflowId, forged, '--cron', '@every 2s');
   const runs = await eventually(
     async () => {
       const closed = await closedRuns(workflowId);
@@ -120,21 +124,8 @@ test('a raw start that replays a real signed carried state into another workflow
   const queue = await writerQueue();
   const signed = await continuedInput();
   const calls = harness.mock.requests.length;
-  const file = join(harness.dir, 'replayed-spec.json');
-  writeFileSync(file, JSON.stringify(signed));
   const workflowId = uniqueName('replayed');
-  temporal(
-    'workflow',
-    'start',
-    '--type',
-    'agentRun',
-    '--task-queue',
-    queue,
-    '--workflow-id',
-    workflowId,
-    '--input-file',
-    file,
-  );
+  startWithCli(queue, workflowId, signed);
   const result: TaskResult = await harness.client.client.workflow.getHandle(workflowId).result();
   expect(result).toMatchObject({ status: 'stopped', stopReason: 'refused' });
   expect(result.detail).toContain('only a continue-as-new may carry state');
@@ -172,20 +163,7 @@ describe('a task id names one task forever', () => {
     const { config, taskId, ...request } = spec;
     void config;
     void taskId;
-    const file = join(harness.dir, 'reuse.json');
-    writeFileSync(file, JSON.stringify(request));
-    temporal(
-      'workflow',
-      'start',
-      '--type',
-      'agentRun',
-      '--task-queue',
-      (await first.describe()).taskQueue,
-      '--workflow-id',
-      spec.taskId,
-      '--input-file',
-      file,
-    );
+    startWithCli((await first.describe()).taskQueue, spec.taskId, request);
     const again: TaskResult = await harness.client.client.workflow.getHandle(spec.taskId).result();
     expect(again).toMatchObject({ status: 'stopped', stopReason: 'refused' });
     expect(again.detail).toContain(`task id ${spec.taskId} already names another task`);
